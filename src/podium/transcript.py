@@ -1,0 +1,122 @@
+"""The data model every stage produces or consumes; times are seconds from the start of the input."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+    speaker: str | None = None
+
+    @property
+    def mid(self) -> float:
+        return (self.start + self.end) / 2
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    """One stretch of speech by one speaker, as a diarizer reports it."""
+
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A speaker label as it appears in segments, with the name shown to readers."""
+
+    label: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    segments: tuple[Segment, ...]
+    language: str | None = None
+    duration: float = 0.0
+    source: str | None = None
+    model: str | None = None
+    speakers: tuple[Speaker, ...] = ()
+    turns: tuple[SpeakerTurn, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments if s.text)
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        return tuple(w for s in self.segments for w in s.words)
+
+    def speaker_name(self, label: str | None) -> str | None:
+        """The display name for a speaker label; the label itself when it has no name."""
+        if label is None:
+            return None
+        for speaker in self.speakers:
+            if speaker.label == label:
+                return speaker.name
+        return label
+
+    def with_segments(self, segments: tuple[Segment, ...]) -> Transcript:
+        return replace(self, segments=segments)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["version"] = SCHEMA_VERSION
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        version = data.get("version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"unsupported podium JSON version {version!r} (expected {SCHEMA_VERSION})")
+        segments = tuple(
+            Segment(
+                start=s["start"],
+                end=s["end"],
+                text=s["text"],
+                words=tuple(Word(**w) for w in s.get("words", ())),
+                speaker=s.get("speaker"),
+            )
+            for s in data["segments"]
+        )
+        return cls(
+            segments=segments,
+            language=data.get("language"),
+            duration=data.get("duration", 0.0),
+            source=data.get("source"),
+            model=data.get("model"),
+            speakers=tuple(Speaker(**s) for s in data.get("speakers", ())),
+            turns=tuple(SpeakerTurn(**t) for t in data.get("turns", ())),
+            options=data.get("options", {}),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Transcript:
+        return cls.from_dict(json.loads(text))
