@@ -1,0 +1,278 @@
+"""Word -> speaker alignment: give each ASR word a diarization speaker, repair boundary errors, cut segments.
+
+Everything here is pure: plain `Word`/`Segment`/`SpeakerTurn` values in, new values out, in input order.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from podium.transcript import Segment, SpeakerTurn, Word
+
+# Two overlaps closer than this are a tie (float noise from RTTM rounding, not a real difference).
+_TIE = 1e-9
+_SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
+_CLOSERS = "\"'”’)]»"
+# Title abbreviations end in "." but almost never end a sentence in news speech ("Mr. Smith").
+_TITLES = frozenset({"mr.", "mrs.", "ms.", "dr.", "prof.", "sen.", "rep.", "gov.", "gen.", "lt.", "st."})
+
+
+def is_sentence_end(word: Word) -> bool:
+    """faster-whisper words carry their punctuation: "said." ends a sentence, "Mr." does not."""
+    text = word.text.strip().rstrip(_CLOSERS)
+    return text.endswith(_SENTENCE_END) and text.lower() not in _TITLES
+
+
+def segment_text(words: Sequence[Word]) -> str:
+    """faster-whisper words carry their own leading space, so they join with no separator."""
+    return "".join(w.text for w in words).strip()
+
+
+# --- assignment -----------------------------------------------------------------------------------
+
+
+class _TurnIndex:
+    """Turns sorted by start, with the running maximum end, to find overlapping turns by bisection."""
+
+    def __init__(self, turns: Sequence[SpeakerTurn]) -> None:
+        # Sorting by (start, input position) keeps "the earlier turn" well defined for ties.
+        order = sorted(range(len(turns)), key=lambda i: (turns[i].start, i))
+        self.turns = [turns[i] for i in order]
+        self.starts = [t.start for t in self.turns]
+        self.max_end: list[float] = []
+        self.max_end_at: list[int] = []  # index of the turn that reaches max_end
+        best, best_at = float("-inf"), -1
+        for i, turn in enumerate(self.turns):
+            if turn.end > best:
+                best, best_at = turn.end, i
+            self.max_end.append(best)
+            self.max_end_at.append(best_at)
+
+    def overlapping(self, start: float, end: float) -> list[int]:
+        """Indices of turns that intersect [start, end] (touching counts, so zero-length words match)."""
+        found = []
+        i = bisect.bisect_right(self.starts, end) - 1
+        while i >= 0 and self.max_end[i] >= start:
+            if self.turns[i].end >= start:
+                found.append(i)
+            i -= 1
+        found.reverse()
+        return found
+
+    def nearest(self, point: float) -> int:
+        """The turn closest to `point` when none contains it; the earlier one on a tie."""
+        after = bisect.bisect_right(self.starts, point)
+        before = after - 1
+        if before < 0:
+            return after
+        if after >= len(self.turns):
+            return self.max_end_at[before]
+        left = self.max_end_at[before]
+        gap_left = point - self.turns[left].end
+        gap_right = self.turns[after].start - point
+        return left if gap_left <= gap_right + _TIE else after
+
+    def speaker_for(self, start: float, end: float) -> str:
+        candidates = self.overlapping(start, end)
+        if not candidates:
+            return self.turns[self.nearest((start + end) / 2)].speaker
+        mid = (start + end) / 2
+
+        def rank(i: int) -> tuple[float, bool]:
+            turn = self.turns[i]
+            overlap = max(0.0, min(end, turn.end) - max(start, turn.start))
+            return overlap, turn.start <= mid <= turn.end
+
+        best = candidates[0]
+        best_overlap, best_contains = rank(best)
+        for i in candidates[1:]:
+            overlap, contains = rank(i)
+            # Strictly better only: on a full tie the earlier turn (lower index) keeps the word.
+            if overlap > best_overlap + _TIE or (abs(overlap - best_overlap) <= _TIE and contains
+                                                 and not best_contains):
+                best, best_overlap, best_contains = i, overlap, contains
+        return self.turns[best].speaker
+
+
+def assign_speakers(words: Sequence[Word], turns: Sequence[SpeakerTurn]) -> tuple[Word, ...]:
+    """Each word gets the speaker of the turn it overlaps most.
+
+    Ties go to the turn containing the word's midpoint, then to the earlier turn. A word that overlaps
+    no turn (a gap, or before the first / after the last turn) goes to the turn nearest its midpoint.
+    No turns at all: every speaker is None. Words keep their order and number.
+    """
+    if not turns:
+        return tuple(replace(w, speaker=None) for w in words)
+    index = _TurnIndex(turns)
+    return tuple(replace(w, speaker=index.speaker_for(w.start, w.end)) for w in words)
+
+
+def assign_segment_speakers(segments: Sequence[Segment], turns: Sequence[SpeakerTurn]) -> tuple[Segment, ...]:
+    """The same rule for segments that have no word timings (ASR run without word timestamps)."""
+    if not turns:
+        return tuple(replace(s, speaker=None) for s in segments)
+    index = _TurnIndex(turns)
+    return tuple(replace(s, speaker=index.speaker_for(s.start, s.end)) for s in segments)
+
+
+# --- smoothing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """Consecutive words [first, last] of one sentence that share a speaker."""
+
+    speaker: str | None
+    first: int
+    last: int
+
+
+def sentences(words: Sequence[Word]) -> list[range]:
+    """Index ranges of the sentences in `words` (the last one may lack its final punctuation)."""
+    spans, begin = [], 0
+    for i, word in enumerate(words):
+        if is_sentence_end(word):
+            spans.append(range(begin, i + 1))
+            begin = i + 1
+    if begin < len(words):
+        spans.append(range(begin, len(words)))
+    return spans
+
+
+def _runs(speakers: list[str | None], span: range) -> list[_Run]:
+    runs: list[_Run] = []
+    for i in span:
+        if runs and runs[-1].speaker == speakers[i]:
+            runs[-1].last = i
+        else:
+            runs.append(_Run(speakers[i], i, i))
+    return runs
+
+
+class _Smoother:
+    def __init__(self, words: Sequence[Word], max_flip_words: int, max_flip_seconds: float,
+                 pause: float) -> None:
+        self.words = words
+        self.max_flip_words = max_flip_words
+        self.max_flip_seconds = max_flip_seconds
+        self.pause = pause
+
+    def seconds(self, run: _Run) -> float:
+        return self.words[run.last].end - self.words[run.first].start
+
+    def paused(self, before: int, after: int) -> bool:
+        """A silence between word `before` and the next word `after` long enough to be a real turn change."""
+        return self.words[after].start - self.words[before].end >= self.pause
+
+    def short(self, run: _Run) -> bool:
+        return (run.last - run.first + 1 <= self.max_flip_words
+                and self.seconds(run) <= self.max_flip_seconds)
+
+    def target(self, runs: list[_Run], i: int) -> str | None:
+        """The speaker run `i` should be given to when it looks like a boundary error, else None."""
+        run = runs[i]
+        if len(runs) < 2 or not self.short(run):
+            return None
+        if 0 < i < len(runs) - 1:
+            before, after = runs[i - 1], runs[i + 1]
+            # A flip and back with no pause on either side: the diarizer's boundary wobbled.
+            if (before.speaker == after.speaker and not self.paused(before.last, run.first)
+                    and not self.paused(run.last, after.first)):
+                return before.speaker
+            return None
+        # First or last run of the sentence: the sentence was cut at the wrong place. Give it to the
+        # neighbour only when that speaker holds more of the sentence than this run's speaker does.
+        neighbour = runs[1] if i == 0 else runs[i - 1]
+        if any(r.speaker == run.speaker for r in runs if r is not run):
+            return None  # not a sentence split in two, e.g. a long flip in the middle: leave it
+        joint = (run.last, neighbour.first) if i == 0 else (neighbour.last, run.first)
+        if self.paused(*joint):
+            return None
+        share = {r.speaker: 0.0 for r in runs}
+        for r in runs:
+            share[r.speaker] += self.seconds(r)
+        return neighbour.speaker if share[neighbour.speaker] > share[run.speaker] else None
+
+    def smooth_sentence(self, speakers: list[str | None], span: range) -> None:
+        runs = _runs(speakers, span)
+        while True:
+            candidates = [(self.seconds(r), r.last - r.first, r.first, i, target)
+                          for i, r in enumerate(runs)
+                          if (target := self.target(runs, i)) is not None]
+            if not candidates:
+                return
+            *_, i, target = min(candidates)
+            for k in range(runs[i].first, runs[i].last + 1):
+                speakers[k] = target
+            runs = _runs(speakers, span)
+
+
+def smooth_speakers(words: Sequence[Word], max_flip_words: int = 3, max_flip_seconds: float = 1.0,
+                    pause: float = 0.3) -> tuple[Word, ...]:
+    """Repair word-speaker flips that are diarization boundary errors, keep genuine interruptions.
+
+    Inside one sentence, a run of at most `max_flip_words` words lasting at most `max_flip_seconds`
+    that flips to another speaker and back, with no silence of `pause` seconds on either side, goes back
+    to the surrounding speaker. A short run at the start or end of a sentence, joined to the rest
+    without a pause, goes to the speaker holding most of the sentence's duration. Whole sentences are
+    never touched, so "Yes." between two sentences of another speaker stays theirs.
+    """
+    speakers = [w.speaker for w in words]
+    smoother = _Smoother(words, max_flip_words, max_flip_seconds, pause)
+    for span in sentences(words):
+        smoother.smooth_sentence(speakers, span)
+    return tuple(w if w.speaker == s else replace(w, speaker=s) for w, s in zip(words, speakers))
+
+
+# --- segments -------------------------------------------------------------------------------------
+
+
+def _segment(words: Sequence[Word]) -> Segment:
+    return Segment(start=words[0].start, end=max(w.end for w in words), text=segment_text(words),
+                   words=tuple(words), speaker=words[0].speaker)
+
+
+def build_segments(words: Sequence[Word], max_gap: float = 1.5, max_duration: float = 15.0) -> tuple[Segment, ...]:
+    """Cut words into segments at speaker changes and pauses of `max_gap` seconds.
+
+    Past `max_duration` a segment ends at the next sentence end; text with no punctuation is cut at
+    any word once it reaches twice that, so unpunctuated speech still yields readable segments.
+    """
+    segments: list[Segment] = []
+    current: list[Word] = []
+    for word in words:
+        if current and _cut_before(current, word, max_gap, max_duration):
+            segments.append(_segment(current))
+            current = []
+        current.append(word)
+    if current:
+        segments.append(_segment(current))
+    return tuple(segments)
+
+
+def _cut_before(current: list[Word], word: Word, max_gap: float, max_duration: float) -> bool:
+    last = current[-1]
+    duration = last.end - current[0].start
+    return (word.speaker != last.speaker
+            or word.start - last.end >= max_gap
+            or (duration >= max_duration and is_sentence_end(last))
+            or word.end - current[0].start > 2 * max_duration)
+
+
+def merge_turns(segments: Sequence[Segment]) -> tuple[Segment, ...]:
+    """Consecutive segments of one speaker as one turn (a paragraph in the txt output).
+
+    Segments without a speaker are never merged: nothing says they belong together.
+    """
+    merged: list[Segment] = []
+    for segment in segments:
+        previous = merged[-1] if merged else None
+        if previous is not None and segment.speaker is not None and segment.speaker == previous.speaker:
+            text = " ".join(t for t in (previous.text, segment.text) if t)
+            merged[-1] = Segment(start=previous.start, end=max(previous.end, segment.end), text=text,
+                                 words=previous.words + segment.words, speaker=previous.speaker)
+        else:
+            merged.append(segment)
+    return tuple(merged)

@@ -1,0 +1,175 @@
+"""Speech to timestamped words with faster-whisper, with guards against Whisper's repetition loops."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from podium.errors import ModelError
+from podium.models import offline_hint, resolve_whisper
+from podium.options import option
+from podium.transcript import Segment, Word
+
+SAMPLE_RATE = 16000
+ProgressCallback = Callable[[float], None]  # seconds of audio done
+
+
+@dataclass(frozen=True)
+class AsrOptions:
+    model: str | None = option(
+        None, "Whisper model: tiny.en or base (offline, from PyPI packages), a faster-whisper model "
+        "directory, or a hub name such as small (needs a network); default: the best installed "
+        "offline model", metavar="NAME|PATH")
+    device: str = option("auto", "where Whisper runs; auto = CUDA when CTranslate2 sees a GPU",
+                         choices=("auto", "cpu", "cuda"))
+    device_index: int = option(0, "which GPU, with --device cuda")
+    compute_type: str = option("auto", "CTranslate2 compute type; auto = float16 on CUDA, int8 on CPU",
+                               choices=("auto", "int8", "int8_float16", "int8_float32", "float16",
+                                        "bfloat16", "float32"))
+    threads: int = option(0, "CPU threads for Whisper (0 = one per core)")
+    language: str | None = option(None, "spoken language code such as en or fr (default: detected "
+                                  "from several speech windows)")
+    initial_prompt: str | None = option(None, "text that primes Whisper's vocabulary and style")
+    hotwords: str | None = option(None, "words to favour, e.g. names: \"Rutte Rubio Witkoff\"")
+    beam_size: int = option(5, "beam width of the decoder")
+    batch_size: int = option(0, "decode N speech windows at once with faster-whisper's batched "
+                             "pipeline (faster; 0 = sequential)")
+    vad: bool = option(True, "skip non-speech with Silero VAD before decoding")
+
+
+@dataclass(frozen=True)
+class AsrResult:
+    segments: tuple[Segment, ...]
+    language: str
+    language_probability: float
+    model: str
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
+class Transcriber:
+    """A loaded Whisper model; load once, transcribe many inputs."""
+
+    def __init__(self, options: AsrOptions = AsrOptions()) -> None:
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        self.options = options
+        resolved = resolve_whisper(options.model)
+        self.model_name = resolved.name
+        self.device = resolve_device(options.device)
+        compute_type = options.compute_type
+        if compute_type == "auto":
+            compute_type = "float16" if self.device == "cuda" else "int8"
+        try:
+            self.model = WhisperModel(
+                resolved.location, device=self.device, device_index=options.device_index,
+                compute_type=compute_type, cpu_threads=options.threads or (os.cpu_count() or 1),
+                use_auth_token=os.environ.get("HF_TOKEN") or None,
+            )
+        except Exception as err:  # faster-whisper raises many kinds when a download or load fails
+            hint = "" if resolved.offline else f"; {offline_hint()}"
+            raise ModelError(f"could not load Whisper model {resolved.name!r}: "
+                             f"{str(err).splitlines()[0] if str(err) else type(err).__name__}{hint}") from err
+        self.batched = BatchedInferencePipeline(self.model) if options.batch_size > 0 else None
+
+    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+        """Detect over several speech windows: news clips often open with a jingle or music."""
+        if not self.model.model.is_multilingual:
+            return "en", 1.0
+        language, probability, _ = self.model.detect_language(
+            samples, vad_filter=self.options.vad, language_detection_segments=4,
+            language_detection_threshold=0.7)
+        return language, float(probability)
+
+    def transcribe(self, samples: np.ndarray, progress: ProgressCallback | None = None) -> AsrResult:
+        options = self.options
+        if options.language:
+            language, probability = options.language, 1.0
+        elif samples.size < SAMPLE_RATE // 2:
+            language, probability = "en", 0.0
+        else:
+            language, probability = self.detect_language(samples)
+        common = dict(
+            language=language, beam_size=options.beam_size, word_timestamps=True,
+            vad_filter=options.vad, initial_prompt=options.initial_prompt, hotwords=options.hotwords,
+            # Conditioning on the previous window is what lets one bad window start a loop.
+            condition_on_previous_text=False,
+            compression_ratio_threshold=2.4, log_prob_threshold=-1.0, no_speech_threshold=0.6,
+        )
+        if self.batched is not None:
+            raw, _ = self.batched.transcribe(samples, batch_size=options.batch_size, **common)
+        else:
+            raw, _ = self.model.transcribe(samples, hallucination_silence_threshold=2.0, **common)
+        segments = tuple(_collect(raw, progress))
+        return AsrResult(suppress_hallucinations(segments), language, probability, self.model_name)
+
+
+def _collect(raw: Iterable, progress: ProgressCallback | None) -> Iterable[Segment]:
+    for seg in raw:
+        if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
+            continue  # Whisper itself thinks this window is silence; its text is invented
+        words = tuple(Word(float(w.start), float(w.end), w.word, float(w.probability))
+                      for w in (seg.words or ()))
+        yield Segment(float(seg.start), float(seg.end), seg.text.strip(), words)
+        if progress is not None:
+            progress(float(seg.end))
+
+
+# --- repetition and hallucination guards -------------------------------------------------------
+
+MAX_NGRAM = 6
+MAX_REPEATS = 2  # "yeah, yeah" is speech; a third and further repeat is almost always a loop
+
+
+def _norm(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def collapse_repeats(words: Sequence[Word], max_ngram: int = MAX_NGRAM,
+                     max_repeats: int = MAX_REPEATS) -> tuple[Word, ...]:
+    """Drop n-grams that repeat back to back more than `max_repeats` times, keeping the first ones."""
+    kept = list(words)
+    changed = True
+    while changed:
+        changed = False
+        for n in range(1, max_ngram + 1):
+            i = 0
+            while i + n * (max_repeats + 1) <= len(kept):
+                gram = [_norm(w.text) for w in kept[i:i + n]]
+                if not any(gram):
+                    i += 1
+                    continue
+                reps = 1
+                while [_norm(w.text) for w in kept[i + reps * n:i + (reps + 1) * n]] == gram:
+                    reps += 1
+                if reps > max_repeats:
+                    del kept[i + max_repeats * n:i + reps * n]
+                    changed = True
+                i += 1
+    return tuple(kept)
+
+
+def suppress_hallucinations(segments: Sequence[Segment]) -> tuple[Segment, ...]:
+    """Collapse in-segment loops and drop segments that merely repeat the previous ones."""
+    cleaned: list[Segment] = []
+    recent: list[str] = []
+    for seg in segments:
+        words = collapse_repeats(seg.words)
+        if not words:
+            continue
+        key = _norm("".join(w.text for w in words))
+        if key and recent.count(key) >= MAX_REPEATS:
+            continue  # the same sentence a third time in a row: a loop across windows
+        recent = ([*recent, key])[-MAX_REPEATS:]
+        text = "".join(w.text for w in words).strip() if words != seg.words else seg.text
+        cleaned.append(Segment(words[0].start, words[-1].end, text, words, seg.speaker))
+    return tuple(cleaned)

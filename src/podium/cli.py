@@ -1,0 +1,150 @@
+"""`podium` command line: transcribe, models, evaluate, bench, batch."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from podium import __version__
+from podium.errors import PodiumError
+from podium.asr import AsrOptions
+from podium.diarize import DiarizeOptions
+from podium.media import MediaOptions
+from podium.options import add_arguments, from_args
+from podium.pipeline import OutputOptions, Podium, StageTimer, TranscribeOptions
+from podium.progress import StageProgress
+from podium.speakers import SpeakerOptions
+
+EXIT_INPUT_ERROR = 2
+
+
+def transcribe_options_from(args: argparse.Namespace) -> TranscribeOptions:
+    return TranscribeOptions(
+        media=from_args(MediaOptions, args),
+        asr=from_args(AsrOptions, args),
+        diarize=from_args(DiarizeOptions, args),
+        speakers=from_args(SpeakerOptions, args),
+        output=from_args(OutputOptions, args),
+    )
+
+
+def add_transcribe_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every `podium transcribe` option, grouped by stage; `podium batch` reuses this."""
+    for title, cls in (("input", MediaOptions), ("speech recognition", AsrOptions),
+                       ("diarization", DiarizeOptions), ("speaker names", SpeakerOptions),
+                       ("output", OutputOptions)):
+        add_arguments(parser.add_argument_group(title), cls)
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def run_transcribe(args: argparse.Namespace) -> int:
+    options = transcribe_options_from(args)
+    inputs = [Path(p) for p in args.inputs]
+    stems = [p.stem for p in inputs]
+    clashes = sorted({s for s in stems if stems.count(s) > 1})
+    if clashes:
+        raise PodiumError(f"several inputs share the name {clashes[0]!r}; their outputs would overwrite "
+                          "each other: transcribe them into different --output-dir")
+    engine = Podium(options)
+    failed = 0
+    for path in inputs:
+        timer = StageTimer()
+        try:
+            with StageProgress(path.name, quiet=args.quiet) as progress:
+                transcript = engine.transcribe(path, progress.hook, timer)
+            written = engine.write(transcript, path.stem)
+        except PodiumError as err:
+            failed += 1
+            _error(f"{path}: {err}")
+            continue
+        if not transcript.segments:
+            _note(f"{path}: no speech found; the transcript is empty")
+        if not args.quiet:
+            _note(f"{path}: {StageProgress.summary(timer.seconds, transcript.duration)}")
+        for out in written:
+            print(out)
+    return EXIT_INPUT_ERROR if failed else 0
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from podium.models import default_model_name, model_statuses
+
+    table = Table(title=f"Whisper models (default: {default_model_name()})")
+    for column in ("model", "source", "installed", "verified", "location / problem", "licence"):
+        table.add_column(column)
+    for row in model_statuses():
+        verified = {True: "sha256 ok", False: "FAILED", None: "-"}[row.verified]
+        table.add_row(row.name, row.source, "yes" if row.installed else "no", verified, row.location,
+                      row.licence)
+    Console().print(table)
+    try:
+        from podium.diarize.weights import weight_statuses
+    except ImportError:
+        return 0
+    table = Table(title="Diarization weights")
+    for column in ("model", "source", "verified", "location / problem"):
+        table.add_column(column)
+    for status in weight_statuses():
+        table.add_row(*status)
+    Console().print(table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podium", description="Speaker-labelled transcripts from "
+                                     "news video, offline.")
+    parser.add_argument("--version", action="version", version=f"podium {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    transcribe = sub.add_parser("transcribe", help="transcribe media files into speaker-labelled text",
+                                description="Transcribe media files (any format ffmpeg reads) into "
+                                "speaker-labelled transcripts.")
+    transcribe.add_argument("inputs", nargs="+", metavar="INPUT", help="video or audio files")
+    add_transcribe_arguments(transcribe)
+    transcribe.set_defaults(handler=run_transcribe)
+
+    models = sub.add_parser("models", help="list the models, where each comes from, and whether it "
+                            "is installed and verified")
+    models.set_defaults(handler=run_models)
+
+    return parser
+
+
+def _error(message: str) -> None:
+    print(f"podium: error: {message}", file=sys.stderr)
+
+
+def _note(message: str) -> None:
+    print(f"podium: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_INPUT_ERROR
+    try:
+        return handler(args)
+    except PodiumError as err:
+        _error(str(err))
+        return err.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as err:  # one line for users; PODIUM_DEBUG=1 shows the traceback
+        if os.environ.get("PODIUM_DEBUG"):
+            raise
+        _error(f"unexpected {type(err).__name__}: {err} (set PODIUM_DEBUG=1 for the traceback)")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

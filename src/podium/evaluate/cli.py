@@ -1,0 +1,159 @@
+"""`podium evaluate`: score hypothesis transcripts against references and report the results.
+
+    podium evaluate --ref a.stm --hyp a.json [--ref b.srt --hyp b.txt] [--uem a.uem] [--html page.html]
+    podium evaluate --manifest pairs.jsonl --report out/
+
+Exit status 0 whatever the scores; 2 with a one-line message when an input cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from podium.errors import PodiumError
+from podium.evaluate.api import EvaluateOptions, evaluate_pair, pool
+from podium.evaluate.html import render_html
+from podium.evaluate.readers import fail, read_text
+from podium.evaluate.report import print_table, report_json, report_markdown
+from podium.files import atomic_write_text
+from podium.options import add_arguments, from_args
+
+DESCRIPTION = ("Score transcripts against hand-corrected references: WER/CER, cpWER and WDER, DER/JER, "
+               "proper-noun recall and word timing, pooled over all pairs.")
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    id: str
+    ref: Path
+    hyp: Path
+    uem: Path | None = None
+
+
+def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `evaluate` to the `podium` command's subparsers."""
+    parser = subparsers.add_parser("evaluate", help="score transcripts against references",
+                                   description=DESCRIPTION)
+    add_evaluate_arguments(parser)
+    parser.set_defaults(handler=run_evaluate)
+    return parser
+
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    pairs = parser.add_argument_group("what to score (pairs in order, or a manifest)")
+    pairs.add_argument("--ref", action="append", default=[], metavar="FILE", help="reference file")
+    pairs.add_argument("--hyp", action="append", default=[], metavar="FILE",
+                       help="hypothesis file, paired with the --ref in the same position")
+    pairs.add_argument("--uem", action="append", default=[], metavar="FILE",
+                       help="UEM file with the region DER/JER score: once for every pair, or once per pair")
+    pairs.add_argument("--manifest", metavar="FILE.jsonl",
+                       help='one JSON object per line: {"ref": ..., "hyp": ..., "uem": ..., "id": ...}; '
+                            "paths relative to the manifest")
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--report", metavar="DIR", help="write report.json and report.md here")
+    outputs.add_argument("--html", metavar="FILE", help="write a self-contained HTML page here")
+    add_arguments(parser.add_argument_group("scoring"), EvaluateOptions)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except PodiumError as error:
+        print(f"podium evaluate: error: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        options = from_args(EvaluateOptions, args)
+    except ValueError as error:
+        raise PodiumError(str(error)) from None
+    specs = read_manifest(Path(args.manifest)) if args.manifest else pairs_from_args(args)
+    results = [evaluate_pair(s.ref, s.hyp, options, uem_path=s.uem, pair_id=s.id) for s in specs]
+    overall = pool(results)
+    # Everything is rendered before anything is written, so a failure leaves no partial report.
+    outputs: dict[Path, str] = {}
+    if args.report:
+        outputs[Path(args.report) / "report.json"] = report_json(results, overall, options)
+        outputs[Path(args.report) / "report.md"] = report_markdown(results, overall, options)
+    if args.html:
+        outputs[Path(args.html)] = render_html(results, overall, options)
+    for path, text in outputs.items():
+        try:
+            atomic_write_text(path, text)
+        except OSError as error:
+            raise PodiumError(f"{path}: cannot write ({error.strerror or error})") from None
+    print_table(results, overall, options)
+    for path in outputs:
+        print(f"wrote {path}")
+    return 0
+
+
+def pairs_from_args(args: argparse.Namespace) -> list[PairSpec]:
+    refs, hyps, uems = args.ref, args.hyp, args.uem
+    if not refs and not hyps:
+        raise PodiumError("nothing to score: give --ref FILE --hyp FILE (repeatable) "
+                          "or --manifest FILE.jsonl")
+    if len(refs) != len(hyps):
+        raise PodiumError(f"--ref and --hyp come in pairs: got {len(refs)} --ref and {len(hyps)} --hyp")
+    if len(uems) not in (0, 1, len(refs)):
+        raise PodiumError(f"give --uem once for all pairs or once per pair: "
+                          f"got {len(uems)} for {len(refs)} pairs")
+    per_pair = uems * len(refs) if len(uems) == 1 else uems or [None] * len(refs)
+    ids = unique_ids([Path(h).stem for h in hyps])
+    return [PairSpec(i, Path(r), Path(h), Path(u) if u else None)
+            for i, r, h, u in zip(ids, refs, hyps, per_pair, strict=True)]
+
+
+def read_manifest(path: Path) -> list[PairSpec]:
+    base = path.parent
+    items: list[tuple[str | None, Path, Path, Path | None]] = []
+    for number, line in enumerate(read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        item = _manifest_item(path, number, line)
+        uem = base / item["uem"] if item.get("uem") else None
+        items.append((item.get("id"), base / item["ref"], base / item["hyp"], uem))
+    if not items:
+        raise fail(path, None, 'expected one JSON object per line with "ref" and "hyp"')
+    ids = unique_ids([given or hyp.stem for given, _, hyp, _ in items])
+    return [PairSpec(i, ref, hyp, uem) for i, (_, ref, hyp, uem) in zip(ids, items, strict=True)]
+
+
+def _manifest_item(path: Path, number: int, line: str) -> dict[str, Any]:
+    expected = 'expected a JSON object with "ref" and "hyp" paths (and optional "uem", "id")'
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError:
+        raise fail(path, number, expected) from None
+    if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("ref", "hyp")):
+        raise fail(path, number, expected)
+    if not all(isinstance(item.get(k), (str, type(None))) for k in ("uem", "id")):
+        raise fail(path, number, expected)
+    return item
+
+
+def unique_ids(names: Sequence[str]) -> list[str]:
+    """Names as given, with '-2', '-3' added to repeats so every pair has its own row and section."""
+    seen: dict[str, int] = {}
+    ids = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        ids.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return ids
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="podium evaluate", description=DESCRIPTION)
+    add_evaluate_arguments(parser)
+    return run_evaluate(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

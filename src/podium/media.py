@@ -1,0 +1,310 @@
+"""Media front end: probe a file with ffprobe and decode one audio stream to 16 kHz mono float32.
+
+Decoding goes through an ffmpeg pipe (`-f f32le -ac 1 -ar 16000 pipe:`) straight into a numpy buffer
+sized from the probed duration, so a 3-hour broadcast costs about its decoded size in memory (~0.7 GB)
+rather than the two or three copies a list-of-chunks-then-join would need. No temporary WAV is written.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import re
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import ffmpeg
+import numpy as np
+
+from podium.errors import MediaError
+from podium.options import option
+
+SAMPLE_RATE = 16000
+_BYTES_PER_SAMPLE = 4  # float32
+_READ_CHUNK = 1 << 20  # bytes asked of the pipe per read; the kernel hands back at most a pipe's worth
+_FFMPEG_MISSING = ("{tool} not found: install it with `sudo apt-get install ffmpeg` (Debian/Ubuntu) "
+                   "or `brew install ffmpeg` (macOS)")
+# ffmpeg lines that only repeat that *something* failed; the line before them says what.
+_GENERIC_ERRORS = ("Invalid data found when processing input", "Error while decoding stream",
+                   "Conversion failed!", "Error opening input file", "Error opening input files")
+_LOG_PREFIX = re.compile(r"^\[[^\]]+ @ 0x[0-9a-f]+\]\s*")
+
+
+@dataclass(frozen=True)
+class MediaOptions:
+    audio_stream: int | None = option(
+        None, "index among the file's audio streams to transcribe (default: the first)", metavar="N")
+
+
+@dataclass(frozen=True)
+class AudioStreamInfo:
+    index: int  # position among the file's audio streams: what --audio-stream takes
+    codec: str
+    channels: int
+    sample_rate: int
+    duration: float | None  # seconds; None where the container does not say per stream (mkv)
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: str
+    duration: float | None
+    audio_streams: tuple[AudioStreamInfo, ...]
+    other_streams: tuple[str, ...]  # "video: h264", "subtitle: mov_text", ...
+    format_name: str
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: comparing numpy arrays with == is not a bool
+class Audio:
+    samples: np.ndarray  # float32, mono, in [-1, 1]
+    sample_rate: int = SAMPLE_RATE
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.samples.ndim != 1:
+            raise ValueError(f"Audio.samples must be mono (1-D), got shape {self.samples.shape}")
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """What ffprobe sees in `path`; raises MediaError if it is missing or not media at all."""
+    path = _existing_file(path)
+    _require_tool("ffprobe")
+    try:
+        data = ffmpeg.probe(_ffmpeg_url(path), v="error")
+    except ffmpeg.Error as exc:
+        raise _unreadable(path, exc.stderr) from None
+    fmt = data.get("format", {})
+    streams = data.get("streams", [])
+    if not streams or fmt.get("format_name") == "tty":  # tty: ffmpeg's "render this text file" demuxer
+        raise MediaError(f"{path.name} is not a media file (ffprobe found no audio or video in it)")
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    return MediaInfo(
+        path=str(path),
+        duration=_seconds(fmt.get("duration")),
+        audio_streams=tuple(_audio_stream_info(i, s) for i, s in enumerate(audio)),
+        other_streams=tuple(f"{s.get('codec_type', 'unknown')}: {s.get('codec_name', 'unknown')}"
+                            for s in streams if s.get("codec_type") != "audio"),
+        format_name=fmt.get("format_name", "unknown"),
+    )
+
+
+def load_audio(path: str | Path, options: MediaOptions = MediaOptions()) -> Audio:
+    """Decode one audio stream of `path` to 16 kHz mono float32 (all channels mixed down)."""
+    _existing_file(path)  # before the tool check: a missing input is the more useful thing to report
+    _require_tool("ffmpeg")
+    info = probe(path)
+    stream = _choose_stream(info, options.audio_stream)
+    expected = stream.duration or info.duration
+    samples, stderr_tail, returncode = _decode(Path(info.path), stream.index, expected)
+    name = Path(info.path).name
+    if returncode != 0:
+        raise MediaError(f"ffmpeg could not decode {name}: {_last_meaningful(stderr_tail)}")
+    decoded = len(samples) / SAMPLE_RATE
+    if stderr_tail and expected and decoded < expected - max(1.0, 0.02 * expected):
+        raise MediaError(f"{name} looks truncated or corrupt: decoded {decoded:.1f} s of the "
+                         f"{expected:.1f} s it announces (ffmpeg: {_last_meaningful(stderr_tail)})")
+    if len(samples) == 0:
+        raise MediaError(f"{name} has an audio stream but it holds no samples (zero-length audio)")
+    return Audio(samples=samples, sample_rate=SAMPLE_RATE, source=info.path)
+
+
+def audio_from_array(samples: Any, sample_rate: int, source: str | None = None) -> Audio:
+    """An Audio from samples already in memory: 1-D, or 2-D as (frames, channels); ints are scaled."""
+    array = np.asarray(samples)
+    if array.ndim not in (1, 2):
+        raise ValueError(f"expected 1-D or (frames, channels) samples, got shape {array.shape}")
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    if np.issubdtype(array.dtype, np.integer):
+        array = array.astype(np.float32) / float(np.iinfo(array.dtype).max + 1)
+    array = array.astype(np.float32, copy=False)
+    if array.ndim == 2:
+        array = array.mean(axis=1, dtype=np.float32)
+    if sample_rate != SAMPLE_RATE:
+        array = _resample(array, sample_rate)
+    return Audio(samples=np.ascontiguousarray(array, dtype=np.float32), sample_rate=SAMPLE_RATE,
+                 source=source)
+
+
+def is_silent(audio: Audio, threshold_db: float = -50.0, frame_seconds: float = 0.1) -> bool:
+    """True when no `frame_seconds` frame is louder (RMS, dBFS) than `threshold_db`.
+
+    Frame-wise rather than whole-file so that one sentence in three hours of room tone still counts
+    as sound; the caller warns "no speech found" instead of failing.
+    """
+    frame = max(1, int(frame_seconds * audio.sample_rate))
+    usable = len(audio.samples) // frame * frame
+    if usable == 0:
+        usable, frame = len(audio.samples), max(1, len(audio.samples))
+    if usable == 0:
+        return True
+    frames = audio.samples[:usable].reshape(-1, frame)
+    # einsum sums squares row by row without materialising a squared copy of a 3-hour array.
+    loudest = float(np.einsum("ij,ij->i", frames, frames, dtype=np.float64).max()) / frame
+    return loudest < 10 ** (threshold_db / 10)  # threshold on mean square: 10**(dB/10)
+
+
+def _existing_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise MediaError(f"no such file: {path}")
+    if not path.is_file():
+        raise MediaError(f"not a file: {path}")
+    return path
+
+
+def _require_tool(tool: str) -> None:
+    if shutil.which(tool) is None:
+        name = "ffmpeg" if tool == "ffmpeg" else f"{tool} (part of ffmpeg)"
+        raise MediaError(_FFMPEG_MISSING.format(tool=name))
+
+
+def _ffmpeg_url(path: Path) -> str:
+    # "file:" so that a name like "http:clip.mp4" or "-x.mp4" is read as a local file, not a URL or flag.
+    return "file:" + str(path.resolve())
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _audio_stream_info(index: int, stream: dict[str, Any]) -> AudioStreamInfo:
+    return AudioStreamInfo(
+        index=index,
+        codec=stream.get("codec_name", "unknown"),
+        channels=int(stream.get("channels") or 0),
+        sample_rate=int(stream.get("sample_rate") or 0),
+        duration=_seconds(stream.get("duration")),
+        language=_language(stream),
+    )
+
+
+def _language(stream: dict[str, Any]) -> str | None:
+    language = stream.get("tags", {}).get("language")
+    return None if language in (None, "", "und") else language  # "und": ISO 639-2 for "not specified"
+
+
+def _choose_stream(info: MediaInfo, wanted: int | None) -> AudioStreamInfo:
+    name = Path(info.path).name
+    if not info.audio_streams:
+        found = ", ".join(info.other_streams) or "no streams"
+        raise MediaError(f"no audio stream in {name} (found: {found})")
+    index = 0 if wanted is None else wanted
+    if not 0 <= index < len(info.audio_streams):
+        count = len(info.audio_streams)
+        listing = ", ".join(f"{s.index}: {s.codec}" + (f" {s.language}" if s.language else "")
+                            for s in info.audio_streams)
+        raise MediaError(f"--audio-stream {index} is out of range: {name} has {count} audio "
+                         f"stream{'s' if count != 1 else ''} ({listing})")
+    return info.audio_streams[index]
+
+
+def _decode(path: Path, stream_index: int,
+            expected_seconds: float | None) -> tuple[np.ndarray, list[str], int]:
+    """Run ffmpeg and read its stdout into a float32 buffer; return samples, stderr tail, exit code."""
+    args = (ffmpeg.input(_ffmpeg_url(path))
+            .output("pipe:", map=f"0:a:{stream_index}", format="f32le", ac=1, ar=SAMPLE_RATE)
+            .global_args("-nostdin", "-hide_banner", "-nostats", "-loglevel", "error")
+            .compile())
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, bufsize=0)
+    assert proc.stdout is not None and proc.stderr is not None
+    tail: collections.deque[str] = collections.deque(maxlen=50)
+    # stderr is drained on a thread: a chatty corrupt file could otherwise fill its pipe and stall ffmpeg
+    # while we block reading stdout.
+    drainer = threading.Thread(target=_drain_lines, args=(proc.stderr, tail), daemon=True)
+    drainer.start()
+    try:
+        samples = _read_floats(proc.stdout, _initial_capacity(expected_seconds))
+    finally:
+        proc.stdout.close()
+        returncode = proc.wait()
+        drainer.join()
+        proc.stderr.close()
+    return samples, list(tail), returncode
+
+
+def _drain_lines(stream: IO[bytes], tail: collections.deque[str]) -> None:
+    for raw in stream:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if line:
+            tail.append(line)
+
+
+def _initial_capacity(expected_seconds: float | None) -> int:
+    if not expected_seconds:
+        return 60 * SAMPLE_RATE
+    # A little headroom: resampling and codec padding can add a few ms beyond the container's figure.
+    return int(expected_seconds * SAMPLE_RATE * 1.002) + SAMPLE_RATE
+
+
+def _read_floats(stream: IO[bytes], capacity: int) -> np.ndarray:
+    buffer = np.empty(capacity, dtype=np.float32)
+    filled = 0  # bytes
+    while True:
+        if filled == buffer.nbytes:  # the probed duration was short (or unknown): grow by half
+            buffer = _grown(buffer, filled)
+        with memoryview(buffer).cast("B") as raw:
+            count = stream.readinto(raw[filled:filled + _READ_CHUNK])  # type: ignore[attr-defined]
+        if not count:
+            break
+        filled += count
+    samples = filled // _BYTES_PER_SAMPLE
+    # In-place shrink: realloc hands the unused tail back without copying the samples.
+    buffer.resize(samples, refcheck=False)
+    return buffer
+
+
+def _grown(buffer: np.ndarray, filled: int) -> np.ndarray:
+    bigger = np.empty(max(SAMPLE_RATE, len(buffer) * 3 // 2), dtype=np.float32)
+    bigger.view(np.uint8)[:filled] = buffer.view(np.uint8)[:filled]
+    return bigger
+
+
+def _resample(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    from scipy.signal import resample_poly  # imported here: only in-memory arrays at other rates need it
+
+    common = math.gcd(SAMPLE_RATE, sample_rate)
+    return resample_poly(samples, SAMPLE_RATE // common, sample_rate // common).astype(np.float32)
+
+
+def _last_meaningful(lines: list[str]) -> str:
+    cleaned = [_LOG_PREFIX.sub("", line) for line in lines]
+    specific = [line for line in cleaned if not any(g in line for g in _GENERIC_ERRORS)]
+    return (specific or cleaned or ["no error message"])[-1]
+
+
+def _unreadable(path: Path, stderr: bytes | None) -> MediaError:
+    if path.stat().st_size == 0:
+        return MediaError(f"{path.name} is empty (0 bytes)")
+    if _looks_like_text(path):
+        return MediaError(f"{path.name} is not a media file (it looks like text)")
+    lines = (stderr or b"").decode("utf-8", errors="replace").splitlines()
+    reason = _last_meaningful([line.strip() for line in lines if line.strip()])
+    return MediaError(f"{path.name} is not a media file ffmpeg can read, or it is truncated or "
+                      f"corrupt (ffprobe: {reason})")
+
+
+def _looks_like_text(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if not head or b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

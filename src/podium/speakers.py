@@ -1,0 +1,102 @@
+"""Speaker labels and names: stable `SPEAKER_n` labels, then names from a map, enrollment or a list."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from podium.errors import PodiumError
+from podium.options import option
+from podium.transcript import Speaker, SpeakerTurn, Word
+
+LABEL_PREFIX = "SPEAKER_"
+
+
+@dataclass(frozen=True)
+class SpeakerOptions:
+    speaker_names: tuple[str, ...] = option(
+        (), "comma-separated names for the speakers, in order of first appearance", metavar="NAMES")
+    speaker_map: str | None = option(
+        None, "JSON file mapping speaker labels (SPEAKER_1, ...) to names", metavar="FILE")
+    enroll: tuple[str, ...] = option(
+        (), "name a speaker from a short clip of their voice (repeatable)", metavar="NAME=CLIP",
+        repeat=True)
+
+    def enrollments(self) -> tuple[tuple[str, Path], ...]:
+        return parse_enrollments(self.enroll)
+
+    def names_from_map(self) -> dict[str, str]:
+        return load_speaker_map(self.speaker_map) if self.speaker_map else {}
+
+
+def parse_enrollments(values: Sequence[str]) -> tuple[tuple[str, Path], ...]:
+    """`"Name=clip.wav"` values as (name, path) pairs, in order; one name may have several clips."""
+    pairs = []
+    for value in values:
+        name, sep, clip = value.partition("=")
+        name, clip = name.strip(), clip.strip()
+        if not sep or not name or not clip:
+            raise PodiumError(f"--enroll expects NAME=CLIP (e.g. \"Jane Doe=jane.wav\"), got {value!r}")
+        path = Path(clip).expanduser()
+        if not path.is_file():
+            raise PodiumError(f"--enroll {name}: no such audio file: {clip}")
+        pairs.append((name, path))
+    return tuple(pairs)
+
+
+def load_speaker_map(path: str | Path) -> dict[str, str]:
+    """A JSON object {label: name}; every problem is one line naming the file."""
+    path = Path(path).expanduser()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PodiumError(f"speaker map not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PodiumError(f"cannot read speaker map {path}: {error}") from None
+    except json.JSONDecodeError as error:
+        raise PodiumError(f"speaker map {path} is not valid JSON: {error.msg} at line {error.lineno}") from None
+    if not isinstance(data, dict):
+        raise PodiumError(f"speaker map {path} must be a JSON object of label -> name, got {type(data).__name__}")
+    for label, name in data.items():
+        if not isinstance(name, str) or not name.strip():
+            raise PodiumError(f"speaker map {path}: the name for {label!r} must be a non-empty string")
+    return {label: name.strip() for label, name in data.items()}
+
+
+def relabel_by_first_appearance(
+    words: Sequence[Word], turns: Sequence[SpeakerTurn]
+) -> tuple[tuple[Word, ...], tuple[SpeakerTurn, ...], dict[str, str]]:
+    """Raw diarizer labels -> SPEAKER_1, SPEAKER_2, ... in the order speakers first speak a word.
+
+    Speakers with turns but no words come after, in order of their first turn. Returns the relabelled
+    words and turns and the mapping raw label -> new label.
+    """
+    order: list[str] = []
+    for label in [w.speaker for w in words] + [t.speaker for t in sorted(turns, key=lambda t: t.start)]:
+        if label is not None and label not in order:
+            order.append(label)
+    mapping = {raw: f"{LABEL_PREFIX}{i}" for i, raw in enumerate(order, start=1)}
+    new_words = tuple(w if w.speaker is None else replace(w, speaker=mapping[w.speaker]) for w in words)
+    new_turns = tuple(replace(t, speaker=mapping[t.speaker]) for t in turns)
+    return new_words, new_turns, mapping
+
+
+def name_speakers(labels_in_order: Sequence[str], options: SpeakerOptions,
+                  enrolled: dict[str, str] | None = None) -> tuple[Speaker, ...]:
+    """A display name for each label: speaker map > enrollment > --speaker-names (by position) > label."""
+    mapped = options.names_from_map()
+    enrolled = enrolled or {}
+    speakers = []
+    for position, label in enumerate(labels_in_order):
+        if label in mapped:
+            name = mapped[label]
+        elif label in enrolled:
+            name = enrolled[label]
+        elif position < len(options.speaker_names):
+            name = options.speaker_names[position]
+        else:
+            name = label
+        speakers.append(Speaker(label=label, name=name))
+    return tuple(speakers)

@@ -1,0 +1,295 @@
+"""Word -> speaker assignment, smoothing and segment cutting, on hand-made timelines."""
+
+from __future__ import annotations
+
+import random
+
+from podium.align import (
+    assign_segment_speakers,
+    assign_speakers,
+    build_segments,
+    is_sentence_end,
+    merge_turns,
+    segment_text,
+    sentences,
+    smooth_speakers,
+)
+from podium.transcript import Segment, SpeakerTurn, Word
+
+
+def w(start: float, end: float, text: str, speaker: str | None = None) -> Word:
+    return Word(start=start, end=end, text=" " + text, speaker=speaker)
+
+
+def speakers_of(words: tuple[Word, ...]) -> list[str | None]:
+    return [word.speaker for word in words]
+
+
+def timeline(spec: str, speakers: str, start: float = 0.0, step: float = 0.3,
+             pauses: dict[int, float] | None = None) -> tuple[Word, ...]:
+    """Words from a sentence and one speaker letter per word; `pauses` adds silence before word i."""
+    texts = spec.split()
+    assert len(texts) == len(speakers)
+    words, t = [], start
+    for i, (text, speaker) in enumerate(zip(texts, speakers)):
+        t += (pauses or {}).get(i, 0.0)
+        words.append(w(t, t + step, text, speaker))
+        t += step
+    return tuple(words)
+
+
+# --- assign_speakers ------------------------------------------------------------------------------
+
+TWO_TURNS = (SpeakerTurn(0.0, 2.0, "A"), SpeakerTurn(2.0, 4.0, "B"))
+
+
+def test_word_inside_a_turn_gets_its_speaker():
+    assert speakers_of(assign_speakers([w(0.5, 0.8, "hi"), w(2.5, 2.9, "yo")], TWO_TURNS)) == ["A", "B"]
+
+
+def test_word_straddling_a_turn_change_goes_to_the_larger_overlap():
+    words = [w(1.7, 2.1, "mostly-A"), w(1.95, 2.4, "mostly-B")]
+    assert speakers_of(assign_speakers(words, TWO_TURNS)) == ["A", "B"]
+
+
+def test_exact_tie_goes_to_the_turn_holding_the_midpoint_then_the_earlier():
+    # Equal overlap (0.2 s each) with the midpoint at 2.0, held by both turns: the earlier wins.
+    assert speakers_of(assign_speakers([w(1.8, 2.2, "tie")], TWO_TURNS)) == ["A"]
+    # Overlapping turns, equal overlap, midpoint only inside the later turn.
+    turns = (SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(1.1, 1.2, "B"), SpeakerTurn(1.3, 3.0, "C"))
+    word = w(0.9, 1.5, "x")  # overlap A 0.1, B 0.1, C 0.2: largest wins regardless of order
+    assert speakers_of(assign_speakers([word], turns)) == ["C"]
+
+
+def test_overlapped_speech_picks_the_largest_overlap_in_any_input_order():
+    turns = [SpeakerTurn(0.0, 10.0, "A"), SpeakerTurn(3.0, 3.5, "B"), SpeakerTurn(2.9, 4.0, "C")]
+    word = w(3.0, 3.6, "overlap")  # A 0.6, B 0.5, C 0.6 -> tie A/C, both hold the midpoint -> earlier A
+    assert speakers_of(assign_speakers([word], turns)) == ["A"]
+    assert speakers_of(assign_speakers([word], list(reversed(turns)))) == ["A"]
+    word = w(3.4, 4.2, "later")  # A 0.8, B 0.1, C 0.6
+    assert speakers_of(assign_speakers([word], turns)) == ["A"]
+    # A 0.1, B 0.4, C 0.1: the short overlapping turn wins.
+    turns = [SpeakerTurn(0.0, 3.1, "A"), SpeakerTurn(3.0, 3.5, "B"), SpeakerTurn(3.3, 4.0, "C")]
+    assert speakers_of(assign_speakers([w(3.0, 3.4, "b")], turns)) == ["B"]
+
+
+def test_word_in_a_gap_goes_to_the_nearest_turn():
+    turns = (SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(3.0, 4.0, "B"))
+    words = [w(1.2, 1.4, "near-A"), w(2.6, 2.9, "near-B"), w(1.9, 2.1, "middle")]
+    assert speakers_of(assign_speakers(words, turns)) == ["A", "B", "A"]
+
+
+def test_gap_uses_the_longest_reaching_earlier_turn():
+    # A long turn that ends last, even though a short turn started after it.
+    turns = (SpeakerTurn(0.0, 5.0, "A"), SpeakerTurn(1.0, 2.0, "B"), SpeakerTurn(9.0, 10.0, "C"))
+    assert speakers_of(assign_speakers([w(5.5, 5.7, "x")], turns)) == ["A"]
+
+
+def test_words_before_the_first_and_after_the_last_turn_get_a_speaker():
+    words = [w(0.0, 0.2, "early"), w(1.0, 1.5, "in"), w(9.0, 9.5, "late")]
+    turns = (SpeakerTurn(0.5, 2.0, "A"), SpeakerTurn(2.0, 3.0, "B"))
+    assert speakers_of(assign_speakers(words, turns)) == ["A", "A", "B"]
+
+
+def test_zero_length_word_on_a_boundary():
+    assert speakers_of(assign_speakers([w(2.0, 2.0, "pt"), w(3.0, 3.0, "in-B")], TWO_TURNS)) == ["A", "B"]
+
+
+def test_no_turns_means_no_speaker_and_no_words_means_nothing():
+    words = [w(0.0, 1.0, "a", speaker="stale")]
+    assert speakers_of(assign_speakers(words, [])) == [None]
+    assert assign_speakers([], TWO_TURNS) == ()
+
+
+def test_one_speaker_gets_every_word():
+    words = timeline("one two three four five.", "?????")
+    assert set(speakers_of(assign_speakers(words, [SpeakerTurn(0.2, 0.9, "solo")]))) == {"solo"}
+
+
+def test_segments_without_words_use_the_same_rule():
+    segments = [Segment(0.0, 1.9, "a"), Segment(1.9, 4.5, "b")]
+    assert [s.speaker for s in assign_segment_speakers(segments, TWO_TURNS)] == ["A", "B"]
+
+
+def brute_force_speaker(word: Word, turns: list[SpeakerTurn]) -> str:
+    """The documented rule, spelled out slowly, to check the bisection index against."""
+    mid = word.mid
+    ranked = []
+    for position, turn in sorted(enumerate(turns), key=lambda p: (p[1].start, p[0])):
+        overlap = max(0.0, min(word.end, turn.end) - max(word.start, turn.start))
+        touches = turn.start <= word.end and turn.end >= word.start
+        distance = max(turn.start - mid, mid - turn.end, 0.0)
+        ranked.append((touches, overlap, turn.start <= mid <= turn.end, -distance, -position, turn))
+    touching = [r for r in ranked if r[0]]
+    if touching:
+        best = touching[0]
+        for r in touching[1:]:
+            if r[1] > best[1] + 1e-9 or (abs(r[1] - best[1]) <= 1e-9 and r[2] and not best[2]):
+                best = r
+        return best[-1].speaker
+    nearest = max(r[3] for r in ranked)
+    return next(r[-1].speaker for r in ranked if r[3] >= nearest - 1e-9)
+
+
+def random_case(rng: random.Random) -> tuple[list[Word], list[SpeakerTurn]]:
+    turns = []
+    for _ in range(rng.randint(0, 8)):
+        start = round(rng.uniform(0, 20), 2)
+        turns.append(SpeakerTurn(start, round(start + rng.uniform(0, 4), 2), rng.choice("ABC")))
+    words, t = [], rng.uniform(0, 2)
+    for i in range(rng.randint(0, 40)):
+        length = rng.choice([0.0, 0.1, 0.3, 0.6])
+        text = rng.choice(["so", "we", "went", "there", "today.", "why?", "no!", "Mr."])
+        words.append(Word(round(t, 2), round(t + length, 2), f" {text}{i}" if i % 7 else f" {text}"))
+        t += length + rng.choice([0.0, 0.0, 0.1, 0.7, 2.0])
+    return words, turns
+
+
+def test_assignment_matches_the_rule_and_keeps_order_on_random_timelines():
+    rng = random.Random(1234)
+    for _ in range(400):
+        words, turns = random_case(rng)
+        assigned = assign_speakers(words, turns)
+        assert [(x.start, x.end, x.text) for x in assigned] == [(x.start, x.end, x.text) for x in words]
+        expected = [brute_force_speaker(x, turns) for x in words] if turns else [None] * len(words)
+        assert speakers_of(assigned) == expected
+
+
+# --- smooth_speakers ------------------------------------------------------------------------------
+
+
+def test_boundary_error_at_the_start_of_a_sentence_is_fixed():
+    # B's first word was given to A (the diarizer's turn change came late), no pause.
+    words = timeline("I agree. Well the budget is not balanced.", "AAABBBBB")
+    assert speakers_of(smooth_speakers(words)) == list("AABBBBBB")
+
+
+def test_boundary_error_at_the_end_of_a_sentence_is_fixed():
+    words = timeline("We will vote on this today. Thank you.", "AAAAABBB")
+    assert speakers_of(smooth_speakers(words)) == list("AAAAAABB")
+
+
+def test_short_flip_inside_a_sentence_without_pause_goes_back():
+    words = timeline("the committee will meet again on Monday morning.", "AAABBAAA")
+    assert speakers_of(smooth_speakers(words)) == list("AAAAAAAA")
+
+
+def test_short_interjection_between_sentences_survives():
+    words = timeline("That was the plan. Yes. And we kept to it.", "AAAABAAAAA", pauses={4: 0.4, 5: 0.4})
+    assert speakers_of(smooth_speakers(words)) == list("AAAABAAAAA")
+    # Even with no pause at all: a complete sentence of its own is never reassigned.
+    words = timeline("That was the plan. Yes? And we kept to it.", "AAAABAAAAA")
+    assert speakers_of(smooth_speakers(words)) == list("AAAABAAAAA")
+
+
+def test_interruption_after_a_pause_mid_sentence_is_kept():
+    words = timeline("we think the plan sorry which plan is good.", "AAAABBBAA", pauses={4: 0.6})
+    assert speakers_of(smooth_speakers(words)) == list("AAAABBBAA")
+    words = timeline("we think the plan sorry which plan is good.", "AAAABBBAA", pauses={7: 0.6})
+    assert speakers_of(smooth_speakers(words)) == list("AAAABBBAA")
+    # The same words with no pause around them are a boundary wobble.
+    words = timeline("we think the plan sorry which plan is good.", "AAAABBBAA")
+    assert speakers_of(smooth_speakers(words)) == list("AAAAAAAAA")
+
+
+def test_long_flips_stay():
+    words = timeline("we think the plan as drafted by the board is good.", "AAABBBBAAAA")
+    assert speakers_of(smooth_speakers(words)) == list("AAABBBBAAAA")
+    slow = timeline("we think plan drafted is good.", "AAABAA", step=0.3)
+    slow = slow[:3] + (Word(0.9, 2.9, " drafted", speaker="B"),) + tuple(
+        Word(x.start + 1.7, x.end + 1.7, x.text, speaker=x.speaker) for x in slow[4:])
+    assert speakers_of(smooth_speakers(slow)) == list("AAABAA")
+    assert speakers_of(smooth_speakers(slow, max_flip_seconds=3.0)) == list("AAAAAA")
+
+
+def test_split_sentence_goes_to_the_majority_only_when_the_minority_is_short():
+    words = timeline("so what we need is a better plan.", "AAAAABBB")
+    assert speakers_of(smooth_speakers(words)) == list("AAAAAAAA")
+    words = timeline("so what we need is a better plan.", "AAAABBBB")
+    assert speakers_of(smooth_speakers(words)) == list("AAAABBBB")
+    # A pause at the split means two people really did share the sentence.
+    words = timeline("so what we need is a better plan.", "AAAAABBB", pauses={5: 0.5})
+    assert speakers_of(smooth_speakers(words)) == list("AAAAABBB")
+
+
+def test_flip_between_two_different_speakers_is_left_alone():
+    words = timeline("so what we need now is a better plan.", "AAAABCCCC")
+    assert speakers_of(smooth_speakers(words)) == list("AAAABCCCC")
+
+
+def test_unpunctuated_tail_is_one_sentence():
+    words = timeline("and then we went home and", "AAAABA")
+    assert speakers_of(smooth_speakers(words)) == list("AAAAAA")
+    assert [list(r) for r in sentences(words)] == [list(range(6))]
+
+
+def test_smoothing_without_speakers_or_words_is_a_no_op():
+    words = timeline("nobody labelled this. at all.", "?????")
+    words = tuple(Word(x.start, x.end, x.text) for x in words)
+    assert smooth_speakers(words) == words
+    assert smooth_speakers(()) == ()
+
+
+def test_smoothing_keeps_order_length_and_times_on_random_input():
+    rng = random.Random(99)
+    for _ in range(300):
+        words, turns = random_case(rng)
+        assigned = assign_speakers(words, turns)
+        smoothed = smooth_speakers(assigned)
+        assert len(smoothed) == len(assigned)
+        assert [(x.start, x.end, x.text) for x in smoothed] == [(x.start, x.end, x.text) for x in assigned]
+        # Smoothing only moves words to speakers that already speak in the same sentence.
+        for span in sentences(assigned):
+            before = {assigned[i].speaker for i in span}
+            assert {smoothed[i].speaker for i in span} <= before
+        assert smooth_speakers(smoothed) == smoothed  # idempotent
+
+
+def test_sentence_ends():
+    assert is_sentence_end(w(0, 1, "done."))
+    assert is_sentence_end(w(0, 1, 'why?"'))
+    assert is_sentence_end(w(0, 1, "no!)"))
+    assert not is_sentence_end(w(0, 1, "Mr."))
+    assert not is_sentence_end(w(0, 1, "well,"))
+
+
+# --- build_segments / merge_turns -----------------------------------------------------------------
+
+
+def test_segments_cut_at_speaker_changes_and_pauses_and_join_text_like_whisper():
+    words = timeline("Hello there. Hi. How are you?", "AABBBB", pauses={3: 2.0})
+    segments = build_segments(words, max_gap=1.5)
+    assert [s.text for s in segments] == ["Hello there.", "Hi.", "How are you?"]
+    assert [s.speaker for s in segments] == ["A", "B", "B"]
+    assert segments[2].start == words[3].start
+    assert segments[0].start == words[0].start and segments[0].end == words[1].end
+    assert sum(len(s.words) for s in segments) == len(words)
+    assert segment_text([Word(0, 1, " Hello"), Word(1, 2, ","), Word(2, 3, " world")]) == "Hello, world"
+
+
+def test_long_segments_end_at_a_sentence_end_past_max_duration():
+    text = "one two three four. five six seven eight. nine ten eleven twelve."
+    words = timeline(text, "A" * 12, step=1.0)
+    segments = build_segments(words, max_duration=6.0)
+    assert [s.text for s in segments] == ["one two three four. five six seven eight.", "nine ten eleven twelve."]
+
+
+def test_unpunctuated_speech_is_cut_at_twice_max_duration():
+    words = timeline(" ".join(["word"] * 40), "A" * 40, step=1.0)
+    segments = build_segments(words, max_duration=5.0)
+    assert all(s.end - s.start <= 10.0 for s in segments)
+    assert sum(len(s.words) for s in segments) == 40
+
+
+def test_build_segments_of_nothing():
+    assert build_segments([]) == ()
+
+
+def test_merge_turns_joins_one_speakers_consecutive_segments_only():
+    segments = build_segments(timeline("One. Two. Three. Four.", "AABA"), max_duration=0.1)
+    assert [s.speaker for s in segments] == ["A", "A", "B", "A"]
+    turns = merge_turns(segments)
+    assert [(t.speaker, t.text) for t in turns] == [("A", "One. Two."), ("B", "Three."), ("A", "Four.")]
+    assert turns[0].words == segments[0].words + segments[1].words
+    unlabelled = (Segment(0, 1, "a"), Segment(1, 2, "b"))
+    assert merge_turns(unlabelled) == unlabelled

@@ -1,0 +1,133 @@
+"""Speech recognition on the real tiny.en / base models and real speech from ../shared/data."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from whisper_normalizer.english import EnglishTextNormalizer
+
+from podium.asr import AsrOptions, Transcriber, collapse_repeats, suppress_hallucinations
+from podium.media import load_audio
+from podium.transcript import Segment, Word
+
+from conftest import ffmpeg
+
+normalize = EnglishTextNormalizer()
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    import jiwer
+
+    return jiwer.wer(normalize(reference), normalize(hypothesis))
+
+
+def max_consecutive_repeats(words: list[str], max_ngram: int = 6) -> int:
+    """The longest back-to-back run of any n-gram (n ≤ max_ngram) in a word list."""
+    tokens = [re.sub(r"\W", "", w.lower()) for w in words]
+    worst = 1
+    for n in range(1, max_ngram + 1):
+        for i in range(len(tokens) - n):
+            reps = 1
+            while tokens[i + reps * n:i + (reps + 1) * n] == tokens[i:i + n]:
+                reps += 1
+            worst = max(worst, reps)
+    return worst
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Transcriber:
+    return Transcriber(AsrOptions(model="tiny.en"))
+
+
+@pytest.fixture(scope="module")
+def manifest(shared_data: Path) -> dict[str, dict]:
+    lines = (shared_data / "manifest.jsonl").read_text().splitlines()
+    return {item["id"]: item for item in map(json.loads, lines)}
+
+
+def test_jfk_sentence_with_tiny_en(tiny: Transcriber, shared_data: Path, manifest: dict) -> None:
+    item = manifest["jfk_inaugural_1961"]
+    result = tiny.transcribe(load_audio(shared_data / item["audio"]).samples)
+    text = " ".join(s.text for s in result.segments)
+    assert wer(item["transcript"], text) <= 0.10, text
+    assert result.language == "en"
+    words = [w for s in result.segments for w in s.words]
+    assert words and all(0 <= w.start <= w.end <= 11.1 for w in words)
+    assert all(a.start <= b.start for a, b in zip(words, words[1:]))
+
+
+def test_ljspeech_and_ieee_clips_with_tiny_en(tiny: Transcriber, shared_data: Path, manifest: dict) -> None:
+    items = [m for m in manifest.values() if m["kind"] == "asr" and m["id"].startswith(("ljspeech_LJ001", "ieee"))]
+    refs, hyps = [], []
+    for item in items:
+        result = tiny.transcribe(load_audio(shared_data / item["audio"]).samples)
+        refs.append(normalize(item["transcript"]))
+        hyps.append(normalize(" ".join(s.text for s in result.segments)))
+    import jiwer
+
+    assert jiwer.wer(refs, hyps) < 0.15
+
+
+@pytest.mark.parametrize("batch_size", [0, 8])
+def test_meeting_audio_has_no_repetition_loops(batch_size: int, shared_data: Path) -> None:
+    # Batched base decoding turned this AMI excerpt's crosstalk into "Yeah, yeah, yeah, yeah."
+    transcriber = Transcriber(AsrOptions(model="base", batch_size=batch_size))
+    audio = load_audio(shared_data / "diarization/pyannote_debug_tst00.wav")
+    result = transcriber.transcribe(audio.samples)
+    words = [w.text for s in result.segments for w in s.words]
+    assert len(words) > 30  # it did transcribe the meeting
+    assert max_consecutive_repeats(words) <= 2, " ".join(words)
+    texts = [s.text for s in result.segments]
+    assert all(texts[i:i + 3].count(texts[i]) < 3 for i in range(len(texts)))
+
+
+@pytest.mark.parametrize("bed", [
+    "sine=frequency=440:duration=20",
+    "anoisesrc=color=pink:amplitude=0.2:duration=20",
+    # a crude "jingle": a chord that swells and fades, then silence
+    "aevalsrc=0.3*sin(2*PI*262*t)*sin(PI*t/4)+0.3*sin(2*PI*330*t)+0.2*sin(2*PI*392*t):d=12,apad=pad_dur=8",
+])
+def test_tone_noise_and_music_beds_yield_no_text(bed: str, tiny: Transcriber, tmp_path: Path) -> None:
+    path = tmp_path / "bed.m4a"
+    ffmpeg("-f", "lavfi", "-i", bed, "-ar", "44100", "-c:a", "aac", path)
+    result = tiny.transcribe(load_audio(path).samples)
+    assert result.segments == (), [s.text for s in result.segments]
+
+
+def test_batched_and_sequential_agree_on_clear_speech(shared_data: Path) -> None:
+    audio = load_audio(shared_data / "asr/jfk_inaugural_1961.flac")
+    batched = Transcriber(AsrOptions(model="tiny.en", batch_size=4)).transcribe(audio.samples)
+    text = " ".join(s.text for s in batched.segments)
+    assert wer("And so, my fellow Americans: ask not what your country can do for you—ask what you "
+               "can do for your country.", text) <= 0.10
+
+
+def _words(text: str, step: float = 0.3) -> tuple[Word, ...]:
+    return tuple(Word(i * step, i * step + 0.25, " " + token) for i, token in enumerate(text.split()))
+
+
+def test_collapse_repeats_keeps_two_and_drops_the_loop() -> None:
+    words = _words("I said yeah, yeah, yeah, yeah, yeah. Okay")
+    assert [w.text.strip() for w in collapse_repeats(words)] == ["I", "said", "yeah,", "yeah,", "Okay"]
+
+
+def test_collapse_repeats_handles_phrases_and_keeps_times() -> None:
+    words = _words("thank you very much thank you very much thank you very much thank you very much bye")
+    kept = collapse_repeats(words)
+    assert " ".join(w.text.strip() for w in kept) == "thank you very much thank you very much bye"
+    assert kept[-1] == words[-1]  # surviving words keep their own timings
+
+
+def test_collapse_repeats_leaves_normal_speech_alone() -> None:
+    words = _words("we we need to to talk about the plan and the plan is good")
+    assert collapse_repeats(words) == words
+
+
+def test_suppress_drops_a_segment_repeated_a_third_time() -> None:
+    seg = Segment(0, 1, "Thank you.", _words("Thank you."))
+    other = Segment(1, 2, "Next question.", _words("Next question."))
+    out = suppress_hallucinations([seg, seg, seg, seg, other])
+    assert [s.text for s in out] == ["Thank you.", "Thank you.", "Next question."]

@@ -1,0 +1,246 @@
+"""podium.media on real speech: every container we promise, stream choice, and every bad input."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO, SPEECH, ffmpeg
+from podium.errors import MediaError
+from podium.media import (
+    SAMPLE_RATE,
+    MediaOptions,
+    audio_from_array,
+    is_silent,
+    load_audio,
+    probe,
+)
+from podium.options import add_arguments, from_args
+
+CLIP_SECONDS = 4.0
+VIDEO = ["-f", "lavfi", "-i", "color=c=black:s=160x90:r=5"]
+# extension -> (needs a picture, encoder flags). Video containers carry the codecs news video uses.
+FORMATS: dict[str, tuple[bool, list[str]]] = {
+    "mp4": (True, ["-c:v", "libx264", "-c:a", "aac"]),
+    "mkv": (True, ["-c:v", "libx264", "-c:a", "libopus"]),
+    "webm": (True, ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-c:a", "libopus"]),
+    "mov": (True, ["-c:v", "libx264", "-c:a", "aac"]),
+    "ts": (True, ["-c:v", "libx264", "-c:a", "aac"]),
+    "mp3": (False, ["-c:a", "libmp3lame"]),
+    "m4a": (False, ["-c:a", "aac"]),
+    "aac": (False, ["-c:a", "aac"]),
+    "wav": (False, ["-c:a", "pcm_s16le"]),
+    "flac": (False, ["-c:a", "flac"]),
+    "ogg": (False, ["-c:a", "libvorbis"]),
+    "opus": (False, ["-c:a", "libopus"]),
+}
+
+
+@pytest.fixture(scope="module")
+def reference(shared_data: Path):
+    """The speech clip every format is made from, decoded straight from the lossless source."""
+    full = load_audio(shared_data / SPEECH)
+    return audio_from_array(full.samples[: int(CLIP_SECONDS * SAMPLE_RATE)], SAMPLE_RATE)
+
+
+def envelope(samples: np.ndarray, frame: int = 320) -> np.ndarray:
+    """RMS per 20 ms frame: codec-proof (phase, filtering) but still follows the words."""
+    usable = len(samples) // frame * frame
+    return np.sqrt((samples[:usable].reshape(-1, frame) ** 2).mean(axis=1))
+
+
+def similarity(a: np.ndarray, b: np.ndarray, max_lag: int = 5) -> float:
+    """Best Pearson correlation of two envelopes within +-max_lag frames (codec delay)."""
+    ea, eb = envelope(a), envelope(b)
+    best = -1.0
+    for lag in range(-max_lag, max_lag + 1):
+        x, y = (ea[lag:], eb) if lag >= 0 else (ea, eb[-lag:])
+        n = min(len(x), len(y))
+        best = max(best, float(np.corrcoef(x[:n], y[:n])[0, 1]))
+    return best
+
+
+def dominant_hz(samples: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(samples))
+    return float(np.fft.rfftfreq(len(samples), 1 / SAMPLE_RATE)[spectrum.argmax()])
+
+
+@pytest.mark.parametrize("ext", list(FORMATS))
+def test_each_format_decodes_to_16k_mono_float32(ext: str, tmp_path: Path, shared_data: Path,
+                                                 reference) -> None:
+    needs_video, codec = FORMATS[ext]
+    path = tmp_path / f"clip.{ext}"
+    video = VIDEO if needs_video else []
+    ffmpeg(*video, "-i", shared_data / SPEECH, "-t", str(CLIP_SECONDS), *codec, path)
+
+    audio = load_audio(path)
+
+    assert audio.samples.dtype == np.float32 and audio.samples.ndim == 1
+    assert audio.sample_rate == SAMPLE_RATE and audio.source == str(path)
+    assert abs(audio.duration - CLIP_SECONDS) < 0.1, audio.duration
+    assert similarity(audio.samples, reference.samples) > 0.9
+    assert not is_silent(audio)
+
+
+def test_duration_matches_probe_and_sample_count(shared_data: Path) -> None:
+    path = shared_data / SPEECH
+    info = probe(path)
+    audio = load_audio(path)
+    assert info.duration == pytest.approx(11.0, abs=0.01)
+    assert len(audio.samples) == pytest.approx(11.0 * SAMPLE_RATE, abs=2)
+    assert info.audio_streams[0].channels == 2 and info.audio_streams[0].sample_rate == 44100
+
+
+def test_buffer_grows_past_a_short_or_unknown_duration(shared_data: Path) -> None:
+    """The probed duration only sizes the first buffer; a container that under-reports must not clip."""
+    from podium.media import _read_floats
+
+    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(shared_data / SPEECH),
+           "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, bufsize=0) as proc:
+        grown = _read_floats(proc.stdout, capacity=1000)  # 1000 samples for 11 s: grows many times
+    assert np.array_equal(grown, load_audio(shared_data / SPEECH).samples)
+
+
+def test_probe_lists_streams(tmp_media: Path) -> None:
+    info = probe(tmp_media / "two_audio.mkv")
+    assert [s.index for s in info.audio_streams] == [0, 1]
+    assert [s.codec for s in info.audio_streams] == ["aac", "aac"]
+    assert info.other_streams == ("video: h264",)
+    assert "matroska" in info.format_name
+    assert info.duration == pytest.approx(4.0, abs=0.1)
+
+
+def test_stream_selection_picks_the_requested_track(tmp_media: Path, reference) -> None:
+    path = tmp_media / "two_audio.mkv"
+    first = load_audio(path)
+    sine = load_audio(path, MediaOptions(audio_stream=0))
+    speech = load_audio(path, MediaOptions(audio_stream=1))
+
+    assert np.array_equal(first.samples, sine.samples)  # default: the first audio stream
+    assert dominant_hz(sine.samples) == pytest.approx(440, abs=2)
+    assert similarity(sine.samples, reference.samples) < 0.5
+    assert similarity(speech.samples, reference.samples) > 0.9
+
+
+def test_audio_stream_is_a_cli_flag() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, MediaOptions)
+    assert from_args(MediaOptions, parser.parse_args(["--audio-stream", "1"])) == MediaOptions(1)
+    assert from_args(MediaOptions, parser.parse_args([])) == MediaOptions()
+
+
+@pytest.mark.parametrize("wanted", [2, -1])
+def test_audio_stream_out_of_range(tmp_media: Path, wanted: int) -> None:
+    expected = rf"--audio-stream {wanted} .*has 2 audio streams \(0: aac, 1: aac\)"
+    with pytest.raises(MediaError, match=expected):
+        load_audio(tmp_media / "two_audio.mkv", MediaOptions(audio_stream=wanted))
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("missing.mp4", r"^no such file: .*missing\.mp4$"),
+    ("text.mp4", r"^text\.mp4 is not a media file \(it looks like text\)$"),
+    ("empty.mp4", r"^empty\.mp4 is empty"),
+    ("video_only.mp4", r"^no audio stream in video_only\.mp4 \(found: video: h264\)$"),
+    ("truncated.mp4", r"^truncated\.mp4 looks truncated or corrupt: decoded \d+\.\d s of the 8\.0 s it "
+                      r"announces \(ffmpeg: .*partial file\)$"),
+    ("no_moov.mp4", r"^no_moov\.mp4 is not a media file ffmpeg can read, or it is truncated or corrupt "
+                    r"\(ffprobe: moov atom not found\)$"),
+    ("zero.wav", r"^zero\.wav has an audio stream but it holds no samples \(zero-length audio\)$"),
+])
+def test_bad_input_gives_one_line_error(tmp_media: Path, name: str, message: str) -> None:
+    with pytest.raises(MediaError, match=message) as caught:
+        load_audio(tmp_media / name)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_ffmpeg_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            shared_data: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: neither ffmpeg nor ffprobe on PATH
+    with pytest.raises(MediaError, match=r"^ffmpeg not found: install it with `sudo apt-get install "
+                                         r"ffmpeg` \(Debian/Ubuntu\) or `brew install ffmpeg` \(macOS\)$"):
+        load_audio(shared_data / SPEECH)
+    with pytest.raises(MediaError, match=r"^ffprobe \(part of ffmpeg\) not found: install it"):
+        probe(shared_data / SPEECH)
+
+
+def test_silence_is_audio_not_an_error(tmp_media: Path, reference) -> None:
+    silence = load_audio(tmp_media / "silence.wav")
+    assert silence.duration == pytest.approx(3.0, abs=0.01)
+    assert is_silent(silence)
+    assert not is_silent(reference)
+    quiet = audio_from_array(reference.samples * 10 ** (-30 / 20), SAMPLE_RATE)  # speech 30 dB down
+    assert not is_silent(quiet)
+    # One sentence in ten minutes of nothing is still sound: the test is per frame, not whole-file.
+    lonely = np.concatenate([np.zeros(600 * SAMPLE_RATE, np.float32), reference.samples])
+    assert not is_silent(audio_from_array(lonely, SAMPLE_RATE))
+    assert is_silent(audio_from_array(np.zeros(0, np.float32), SAMPLE_RATE))
+
+
+def test_audio_from_array_resamples_and_downmixes(shared_data: Path) -> None:
+    import wave
+
+    path = shared_data / "asr/ljspeech_LJ001-0002.wav"  # 22.05 kHz int16
+    with wave.open(str(path)) as handle:
+        rate = handle.getframerate()
+        pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16)
+    stereo = np.stack([pcm, pcm], axis=1)  # (frames, channels)
+
+    audio = audio_from_array(stereo, rate, source="memory")
+
+    decoded = load_audio(path)
+    assert rate == 22050 and audio.sample_rate == SAMPLE_RATE and audio.samples.dtype == np.float32
+    assert len(audio.samples) == pytest.approx(len(decoded.samples), abs=2)
+    assert similarity(audio.samples, decoded.samples, max_lag=0) > 0.99
+    assert np.abs(audio.samples).max() <= 1.0
+
+
+EXAMPLE = REPO / "examples"
+
+
+def read_rttm(path: Path) -> list[tuple[float, float, str]]:
+    turns = []
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        turns.append((float(fields[3]), float(fields[3]) + float(fields[4]), fields[7]))
+    return turns
+
+
+def test_example_briefing_matches_its_ground_truth() -> None:
+    audio = load_audio(EXAMPLE / "briefing.mp4")
+    info = probe(EXAMPLE / "briefing.mp4")
+    turns = read_rttm(EXAMPLE / "briefing.rttm")
+    references = (EXAMPLE / "briefing.ref.txt").read_text().splitlines()
+
+    assert (EXAMPLE / "briefing.mp4").stat().st_size <= 2_000_000
+    assert info.other_streams == ("video: h264",) and info.audio_streams[0].codec == "aac"
+    assert 30 <= audio.duration <= 50
+    assert {speaker for _, _, speaker in turns} == {"Moderator", "Secretary-General", "Journalist"}
+    assert len(references) == len(turns)
+    for (start, _, speaker), line in zip(turns, references, strict=True):
+        assert line.startswith(f"[{int(start) // 60:02d}:{int(start) % 60:02d}] {speaker}: ")
+
+    # The RTTM must describe the audio as decoded: loud inside every turn, silent in every gap.
+    def loudest_db(start: float, end: float) -> float:
+        chunk = audio.samples[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+        return 20 * np.log10(envelope(chunk).max() + 1e-12)
+
+    for start, end, _ in turns:
+        assert loudest_db(start, end) > -30
+    for (_, end, _), (start, _, _) in itertools.pairwise(turns):
+        assert 0.4 - 1e-3 <= start - end <= 0.8 + 1e-3  # RTTM times are rounded to ms
+        assert loudest_db(end + 0.05, start - 0.05) < -50
+
+
+def test_make_example_is_reproducible(tmp_path: Path) -> None:
+    """The committed example is exactly what scripts/make_example builds from briefing.txt."""
+    result = subprocess.run([str(REPO / "scripts/make_example"), str(tmp_path)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for name in ("briefing.mp4", "briefing.rttm", "briefing.ref.txt"):
+        assert (tmp_path / name).read_bytes() == (EXAMPLE / name).read_bytes(), name
