@@ -12,14 +12,20 @@ Real test (`real_word_accuracy`): a podium Transcript JSON (words + the diarizer
 reference RTTM of the same recording:
 
     .venv/bin/python benchmarks/align.py --real out/briefing.json examples/briefing.rttm
+
+In between (`--asr-words`): real faster-whisper words of a recording, simulated diarization errors:
+
+    .venv/bin/python benchmarks/align.py --asr-words examples/briefing.mp4 examples/briefing.rttm
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,7 +53,7 @@ def exclusive(turns: Sequence[SpeakerTurn]) -> list[SpeakerTurn]:
     """One speaker at a time, as ASR hears it: in overlapped speech the speaker of the longer turn."""
     cuts = sorted({t.start for t in turns} | {t.end for t in turns})
     pieces: list[SpeakerTurn] = []
-    for left, right in zip(cuts, cuts[1:]):
+    for left, right in itertools.pairwise(cuts):
         active = [t for t in turns if t.start <= left and t.end >= right]
         if not active:
             continue
@@ -98,11 +104,11 @@ def perturb(turns: Sequence[SpeakerTurn], rng: random.Random, sigma: float,
     places one boundary, not two.
     """
     shifted = [[t.start + rng.gauss(0, sigma), t.end + rng.gauss(0, sigma), t.speaker] for t in turns]
-    for a, b, (ta, tb) in zip(shifted, shifted[1:], zip(turns, turns[1:])):
+    for (a, b), (ta, tb) in zip(itertools.pairwise(shifted), itertools.pairwise(turns), strict=True):
         if abs(tb.start - ta.end) < 0.05:
             b[0] = a[1] = ta.end + rng.gauss(0, sigma)
     kept = []
-    for (start, end, speaker), truth in zip(shifted, turns):
+    for (start, end, speaker), truth in zip(shifted, turns, strict=True):
         if end <= start or (truth.duration < drop_below and rng.random() < drop_chance):
             continue
         kept.append(SpeakerTurn(start, end, speaker))
@@ -132,7 +138,8 @@ class Score:
                 f"{(self.smoothed - self.assigned) * pct:>+7.2f} {self.fixed:>6} {self.broken:>6}")
 
 
-HEADER = f"{'recording':<22} {'words':>7} {'assign%':>8} {'smooth%':>8} {'delta':>7} {'fixed':>6} {'broken':>6}"
+HEADER = (f"{'recording':<22} {'words':>7} {'assign%':>8} {'smooth%':>8} {'delta':>7} "
+          f"{'fixed':>6} {'broken':>6}")
 
 
 def synthetic(rttm: Path, seeds: int, sigma: float, drop_punct: float, smooth_kwargs: dict) -> Score:
@@ -153,13 +160,14 @@ def synthetic(rttm: Path, seeds: int, sigma: float, drop_punct: float, smooth_kw
 
 def best_mapping(truth: Sequence[str], hypothesis: Sequence[str | None]) -> dict[str | None, str]:
     """Hypothesis label -> reference label, one-to-one, maximizing the words that agree."""
+    pairs = Counter(zip(truth, hypothesis, strict=True))
     refs = sorted(set(truth))
     hyps = sorted({h for h in hypothesis if h is not None})
-    counts = [[sum(1 for t, h in zip(truth, hypothesis) if t == r and h == hl) for r in refs] for hl in hyps]
+    counts = [[pairs[r, h] for r in refs] for h in hyps]
     if not counts:
         return {}
     rows, cols = linear_sum_assignment(counts, maximize=True)
-    return {hyps[i]: refs[j] for i, j in zip(rows, cols)}
+    return {hyps[i]: refs[j] for i, j in zip(rows, cols, strict=True)}
 
 
 def real_word_accuracy(transcript_json: Path, reference_rttm: Path, **smooth_kwargs) -> Score:
@@ -176,21 +184,49 @@ def real_word_accuracy(transcript_json: Path, reference_rttm: Path, **smooth_kwa
     truth = [w.speaker for w in assign_speakers(words, load_rttm(reference_rttm))]
     assigned = [w.speaker for w in assign_speakers(words, transcript.turns)]
     smoothed = [w.speaker for w in smooth_speakers(assign_speakers(words, transcript.turns), **smooth_kwargs)]
-    mapping = best_mapping(truth, assigned + smoothed)
+    mapping = best_mapping(truth * 2, assigned + smoothed)
     score = Score()
     score.add(truth, [mapping.get(s) for s in assigned], [mapping.get(s) for s in smoothed])
     return score
 
 
+def real_words_perturbed_turns(media: Path, reference_rttm: Path, seeds: int, sigma: float,
+                               **smooth_kwargs) -> Score:
+    """Real faster-whisper words (timings, punctuation) with a perturbed reference as the diarizer.
+
+    Sits between the synthetic test and `real_word_accuracy`: the words are real, the diarization
+    errors are simulated. Needs podium.asr and an offline Whisper model; runs ASR once on the CPU.
+    """
+    from podium.asr import AsrOptions, Transcriber
+    from podium.media import load_audio
+
+    asr = Transcriber(AsrOptions(device="cpu", threads=2)).transcribe(load_audio(media).samples)
+    words = [replace(w, speaker=None) for s in asr.segments for w in s.words]
+    reference = load_rttm(reference_rttm)
+    truth = [w.speaker for w in assign_speakers(words, reference)]
+    score = Score()
+    for seed in range(seeds):
+        hypothesis = perturb(exclusive(reference), random.Random(seed), sigma)
+        assigned = assign_speakers(words, hypothesis)
+        smoothed = smooth_speakers(assigned, **smooth_kwargs)
+        score.add(truth, [w.speaker for w in assigned], [w.speaker for w in smoothed])
+    return score
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--sigma", type=float, default=0.3, help="boundary error std (s)")
-    parser.add_argument("--drop-punct", type=float, default=0.0, help="chance a sentence end loses punctuation")
+    parser.add_argument("--drop-punct", type=float, default=0.0,
+                        help="chance a sentence end loses its punctuation")
     parser.add_argument("--max-flip-words", type=int, default=None)
     parser.add_argument("--max-flip-seconds", type=float, default=None)
     parser.add_argument("--pause", type=float, default=None)
-    parser.add_argument("--real", nargs=2, type=Path, metavar=("TRANSCRIPT_JSON", "REFERENCE_RTTM"))
+    parser.add_argument("--real", nargs=2, type=Path, metavar=("TRANSCRIPT_JSON", "REFERENCE_RTTM"),
+                        help="score a real podium transcript (words + diarizer turns)")
+    parser.add_argument("--asr-words", nargs=2, type=Path, metavar=("MEDIA", "REFERENCE_RTTM"),
+                        help="real ASR words, simulated diarization errors (e.g. examples/briefing.*)")
     args = parser.parse_args(argv)
     smooth_kwargs = {k: v for k, v in (("max_flip_words", args.max_flip_words),
                                        ("max_flip_seconds", args.max_flip_seconds),
@@ -199,6 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(HEADER)
     if args.real:
         print(real_word_accuracy(*args.real, **smooth_kwargs).row(args.real[0].stem))
+        return 0
+    if args.asr_words:
+        score = real_words_perturbed_turns(*args.asr_words, args.seeds, args.sigma, **smooth_kwargs)
+        print(score.row(args.asr_words[0].stem))
+        print(f"(real ASR words, reference turns perturbed with sigma={args.sigma} s, {args.seeds} seeds)")
         return 0
     rttms = sorted(DIARIZATION.glob("*.rttm"))
     if not rttms:

@@ -31,7 +31,7 @@ def timeline(spec: str, speakers: str, start: float = 0.0, step: float = 0.3,
     texts = spec.split()
     assert len(texts) == len(speakers)
     words, t = [], start
-    for i, (text, speaker) in enumerate(zip(texts, speakers)):
+    for i, (text, speaker) in enumerate(zip(texts, speakers, strict=True)):
         t += (pauses or {}).get(i, 0.0)
         words.append(w(t, t + step, text, speaker))
         t += step
@@ -196,20 +196,26 @@ def test_long_flips_stay():
     words = timeline("we think the plan as drafted by the board is good.", "AAABBBBAAAA")
     assert speakers_of(smooth_speakers(words)) == list("AAABBBBAAAA")
     slow = timeline("we think plan drafted is good.", "AAABAA", step=0.3)
-    slow = slow[:3] + (Word(0.9, 2.9, " drafted", speaker="B"),) + tuple(
-        Word(x.start + 1.7, x.end + 1.7, x.text, speaker=x.speaker) for x in slow[4:])
+    later = (Word(x.start + 1.7, x.end + 1.7, x.text, speaker=x.speaker) for x in slow[4:])
+    slow = (*slow[:3], Word(0.9, 2.9, " drafted", speaker="B"), *later)
     assert speakers_of(smooth_speakers(slow)) == list("AAABAA")
     assert speakers_of(smooth_speakers(slow, max_flip_seconds=3.0)) == list("AAAAAA")
 
 
-def test_split_sentence_goes_to_the_majority_only_when_the_minority_is_short():
-    words = timeline("so what we need is a better plan.", "AAAAABBB")
+def test_split_sentence_goes_to_a_clear_majority_only_when_the_minority_is_short():
+    words = timeline("so what we need is a better plan.", "AAAAAABB")
     assert speakers_of(smooth_speakers(words)) == list("AAAAAAAA")
-    words = timeline("so what we need is a better plan.", "AAAABBBB")
-    assert speakers_of(smooth_speakers(words)) == list("AAAABBBB")
-    # A pause at the split means two people really did share the sentence.
-    words = timeline("so what we need is a better plan.", "AAAAABBB", pauses={5: 0.5})
+    words = timeline("so what we need is a better plan.", "BBAAAAAA")
+    assert speakers_of(smooth_speakers(words)) == list("AAAAAAAA")
+    # Minority too long to be a boundary error, or not clearly a minority: left as the diarizer said.
+    words = timeline("so what we need is a better plan right now.", "AAAAAABBBB")
+    assert speakers_of(smooth_speakers(words)) == list("AAAAAABBBB")
+    words = timeline("so what we need is a better plan.", "AAAAABBB")
     assert speakers_of(smooth_speakers(words)) == list("AAAAABBB")
+    assert speakers_of(smooth_speakers(timeline("Thank you.", "AB"))) == list("AB")
+    # A pause at the split means two people really did share the sentence.
+    words = timeline("so what we need is a better plan.", "AAAAAABB", pauses={6: 0.5})
+    assert speakers_of(smooth_speakers(words)) == list("AAAAAABB")
 
 
 def test_flip_between_two_different_speakers_is_left_alone():
@@ -271,7 +277,8 @@ def test_long_segments_end_at_a_sentence_end_past_max_duration():
     text = "one two three four. five six seven eight. nine ten eleven twelve."
     words = timeline(text, "A" * 12, step=1.0)
     segments = build_segments(words, max_duration=6.0)
-    assert [s.text for s in segments] == ["one two three four. five six seven eight.", "nine ten eleven twelve."]
+    assert [s.text for s in segments] == ["one two three four. five six seven eight.",
+                                          "nine ten eleven twelve."]
 
 
 def test_unpunctuated_speech_is_cut_at_twice_max_duration():

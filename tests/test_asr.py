@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -9,11 +10,10 @@ from pathlib import Path
 import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
+from conftest import ffmpeg
 from podium.asr import AsrOptions, Transcriber, collapse_repeats, suppress_hallucinations
 from podium.media import load_audio
 from podium.transcript import Segment, Word
-
-from conftest import ffmpeg
 
 normalize = EnglishTextNormalizer()
 
@@ -56,11 +56,12 @@ def test_jfk_sentence_with_tiny_en(tiny: Transcriber, shared_data: Path, manifes
     assert result.language == "en"
     words = [w for s in result.segments for w in s.words]
     assert words and all(0 <= w.start <= w.end <= 11.1 for w in words)
-    assert all(a.start <= b.start for a, b in zip(words, words[1:]))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(words))
 
 
 def test_ljspeech_and_ieee_clips_with_tiny_en(tiny: Transcriber, shared_data: Path, manifest: dict) -> None:
-    items = [m for m in manifest.values() if m["kind"] == "asr" and m["id"].startswith(("ljspeech_LJ001", "ieee"))]
+    items = [m for m in manifest.values()
+             if m["kind"] == "asr" and m["id"].startswith(("ljspeech_LJ001", "ieee"))]
     refs, hyps = [], []
     for item in items:
         result = tiny.transcribe(load_audio(shared_data / item["audio"]).samples)

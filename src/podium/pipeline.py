@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 from podium import align, speakers
 from podium.asr import AsrOptions, AsrResult, Transcriber
 from podium.diarize import DiarizationResult, DiarizeOptions
+from podium.errors import PodiumError
 from podium.media import Audio, MediaOptions, load_audio
 from podium.options import as_dict, option
-from podium.render import write_outputs
+from podium.render import WRITERS, write_outputs
 from podium.speakers import SpeakerOptions
 from podium.transcript import SpeakerTurn, Transcript
 
@@ -36,6 +37,11 @@ class OutputOptions:
     formats: tuple[str, ...] = option(("txt", "srt", "vtt", "json"),
                                       "output formats, comma-separated: txt, srt, vtt, json, tsv, rttm, png",
                                       flag="--format", metavar="LIST")
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.formats if f not in WRITERS]
+        if unknown:
+            raise PodiumError(f"unknown output format {unknown[0]!r}; choose from {', '.join(WRITERS)}")
 
 
 @dataclass(frozen=True)

@@ -90,13 +90,18 @@ def _best_cut(pending: list[Word]) -> int:
     return len(pending)
 
 
+def cue_display_text(text: str, speaker: str | None) -> str:
+    """What a subtitle shows: the speaker's name as a prefix when there is one."""
+    return f"{speaker}: {text}" if speaker else text
+
+
 def _cue_chunks(words: list[Word], transcript: Transcript, max_seconds: float,
-                max_chars: int) -> Iterable[list[Word]]:
+                line_chars: int) -> Iterable[list[Word]]:
     def fits(chunk: list[Word]) -> bool:
-        name = transcript.speaker_name(chunk[0].speaker)
-        prefix = len(name) + 2 if name else 0
-        return (chunk[-1].end - chunk[0].start <= max_seconds
-                and prefix + len(segment_text(chunk)) <= max_chars)
+        shown = cue_display_text(segment_text(chunk), transcript.speaker_name(chunk[0].speaker))
+        lines = wrap_two_lines(shown, line_chars)
+        return (chunk[-1].end - chunk[0].start <= max_seconds and len(lines) <= 2
+                and all(len(line) <= line_chars for line in lines))
 
     pending: list[Word] = []
     for word in words:
@@ -113,10 +118,14 @@ def _cue_chunks(words: list[Word], transcript: Transcript, max_seconds: float,
 
 
 def build_cues(transcript: Transcript, max_seconds: float = CUE_MAX_SECONDS,
-               max_chars: int = CUE_MAX_CHARS) -> list[Cue]:
-    """Subtitle cues split at word boundaries, one speaker each, in order and never overlapping."""
+               line_chars: int = CUE_LINE_CHARS) -> list[Cue]:
+    """Subtitle cues split at word boundaries, one speaker each, in order and never overlapping.
+
+    A cue, with its "Name: " prefix, fits two lines of `line_chars` (only a single over-long word
+    may exceed them) and lasts at most `max_seconds`.
+    """
     chunks = [chunk for segment in transcript.segments
-              for chunk in _cue_chunks(_words_of(segment), transcript, max_seconds, max_chars)
+              for chunk in _cue_chunks(_words_of(segment), transcript, max_seconds, line_chars)
               if segment_text(chunk)]
     cues: list[Cue] = []
     for i, chunk in enumerate(chunks):
@@ -174,7 +183,7 @@ class SrtWriter(Writer):
     def render(self, transcript: Transcript) -> str:
         blocks = []
         for number, cue in enumerate(build_cues(transcript), start=1):
-            text = f"{cue.speaker}: {cue.text}" if cue.speaker else cue.text
+            text = cue_display_text(cue.text, cue.speaker)
             times = f"{timestamp(cue.start_ms, ',')} --> {timestamp(cue.end_ms, ',')}"
             blocks.append("\n".join([str(number), times, *wrap_two_lines(text)]) + "\n")
         return "\n".join(blocks)
@@ -214,7 +223,8 @@ class TsvWriter(Writer):
         rows = ["start\tend\tspeaker\ttext"]
         for s in transcript.segments:
             name = transcript.speaker_name(s.speaker) or ""
-            rows.append(f"{round(s.start * 1000)}\t{round(s.end * 1000)}\t{one_line(name)}\t{one_line(s.text)}")
+            times = f"{round(s.start * 1000)}\t{round(s.end * 1000)}"
+            rows.append(f"{times}\t{one_line(name)}\t{one_line(s.text)}")
         return "\n".join(rows) + "\n"
 
 
@@ -227,7 +237,8 @@ def speaker_spans(transcript: Transcript) -> list[tuple[float, float, str]]:
     if transcript.turns:
         spans = [(t.start, t.end, t.speaker) for t in transcript.turns]
     else:
-        spans = [(s.start, s.end, s.speaker) for s in merge_turns(transcript.segments) if s.speaker is not None]
+        spans = [(s.start, s.end, s.speaker) for s in merge_turns(transcript.segments)
+                 if s.speaker is not None]
     return sorted(spans)
 
 
@@ -279,9 +290,8 @@ class PngWriter(Writer):
         FigureCanvasAgg(figure)
         axes = figure.add_axes((0.16, 0.9 / self.height_inches(len(lanes)), 0.8,
                                 1 - 1.4 / self.height_inches(len(lanes))))
-        colors = [f"C{i % 10}" for i in range(len(lanes))]
-        for row, ((_, bars), color) in enumerate(zip(lanes, colors)):
-            axes.broken_barh(bars, (row - 0.35, 0.7), facecolors=color)
+        for row, (_, bars) in enumerate(lanes):
+            axes.broken_barh(bars, (row - 0.35, 0.7), facecolors=f"C{row % 10}")
         axes.set_yticks(range(len(lanes)), [name for name, _ in lanes])
         axes.set_ylim(len(lanes) - 0.5 if lanes else 0.5, -0.5)  # first speaker on top
         axes.set_xlim(0, end)

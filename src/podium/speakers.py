@@ -56,9 +56,11 @@ def load_speaker_map(path: str | Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as error:
         raise PodiumError(f"cannot read speaker map {path}: {error}") from None
     except json.JSONDecodeError as error:
-        raise PodiumError(f"speaker map {path} is not valid JSON: {error.msg} at line {error.lineno}") from None
+        raise PodiumError(f"speaker map {path} is not valid JSON: {error.msg} at line {error.lineno}"
+                          ) from None
     if not isinstance(data, dict):
-        raise PodiumError(f"speaker map {path} must be a JSON object of label -> name, got {type(data).__name__}")
+        raise PodiumError(f"speaker map {path} must be a JSON object of label -> name, "
+                          f"got {type(data).__name__}")
     for label, name in data.items():
         if not isinstance(name, str) or not name.strip():
             raise PodiumError(f"speaker map {path}: the name for {label!r} must be a non-empty string")

@@ -1,0 +1,26 @@
+"""Speaker diarization (pyannote.audio pipeline, segmentation-3.0 + CAM++, offline weights).
+
+Importing this package is cheap; torch and pyannote load with the first `Diarizer`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podium.diarize.enroll import match_enrollments
+    from podium.diarize.pipeline import DiarizationResult, DiarizeOptions, Diarizer
+
+__all__ = ["DiarizationResult", "DiarizeOptions", "Diarizer", "match_enrollments"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("DiarizationResult", "DiarizeOptions", "Diarizer"):
+        from podium.diarize import pipeline
+
+        return getattr(pipeline, name)
+    if name == "match_enrollments":
+        from podium.diarize.enroll import match_enrollments
+
+        return match_enrollments
+    raise AttributeError(f"module 'podium.diarize' has no attribute {name!r}")

@@ -105,8 +105,9 @@ class CAMLayer(nn.Module):
     def __init__(self, bn_channels: int, out_channels: int, kernel_size: int, dilation: int,
                  reduction: int = 2) -> None:
         super().__init__()
-        self.linear_local = nn.Conv1d(bn_channels, out_channels, kernel_size,
-                                      padding=(kernel_size - 1) // 2 * dilation, dilation=dilation, bias=False)
+        padding = (kernel_size - 1) // 2 * dilation
+        self.linear_local = nn.Conv1d(bn_channels, out_channels, kernel_size, padding=padding,
+                                      dilation=dilation, bias=False)
         self.linear1 = nn.Conv1d(bn_channels, bn_channels // reduction, 1)
         self.linear2 = nn.Conv1d(bn_channels // reduction, out_channels, 1)
 
@@ -125,9 +126,10 @@ def _segment_means(x: torch.Tensor, segment: int) -> torch.Tensor:
 
 
 class CAMDenseTDNNLayer(nn.Module):
-    """Bottleneck (BN-ReLU-1x1 conv to `bn_channels`, BN-ReLU) then a CAM layer producing `growth` channels."""
+    """Bottleneck (BN-ReLU-1x1 conv to `bn_channels`, BN-ReLU), then a CAM layer adding `growth` channels."""
 
-    def __init__(self, in_channels: int, growth: int, bn_channels: int, kernel_size: int, dilation: int) -> None:
+    def __init__(self, in_channels: int, growth: int, bn_channels: int, kernel_size: int,
+                 dilation: int) -> None:
         super().__init__()
         self.nonlinear1 = _batchnorm_relu(in_channels)
         self.linear1 = nn.Conv1d(in_channels, bn_channels, 1, bias=False)
@@ -145,7 +147,8 @@ class CAMDenseTDNNBlock(nn.Module):
                  kernel_size: int, dilation: int) -> None:
         super().__init__()
         for index in range(num_layers):
-            layer = CAMDenseTDNNLayer(in_channels + index * growth, growth, bn_channels, kernel_size, dilation)
+            width = in_channels + index * growth
+            layer = CAMDenseTDNNLayer(width, growth, bn_channels, kernel_size, dilation)
             self.add_module(f"tdnnd{index + 1}", layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

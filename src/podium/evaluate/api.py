@@ -65,7 +65,8 @@ class PairResult:
     ref_format: str = "unknown"
     hyp_format: str = "unknown"
     alignment: tuple[m.AlignedWord, ...] = ()
-    speaker_mapping: dict[str, str] = field(default_factory=dict)  # hyp speaker -> ref speaker
+    speaker_mapping: dict[str, str] = field(default_factory=dict)  # hyp -> ref speaker, by words (WDER)
+    turn_mapping: dict[str, str] = field(default_factory=dict)  # hyp -> ref speaker, by time (DER)
     ref_turns: tuple[SpeakerTurn, ...] = ()
     hyp_turns: tuple[SpeakerTurn, ...] = ()
     timing_errors: tuple[float, ...] = ()
@@ -146,7 +147,7 @@ def score_pair(ref: Reference, hyp: Reference, options: EvaluateOptions, *, uem:
     metrics = {key: metrics[key] for key in order if key in metrics}
     return PairResult(id=pair_id, metrics=metrics, ref_format=ref.format, hyp_format=hyp.format,
                       ref_path=ref.source, hyp_path=hyp.source, alignment=words.alignment,
-                      speaker_mapping=words.mapping or der_mapping, ref_turns=_turns_or_empty(ref),
+                      speaker_mapping=words.mapping, turn_mapping=der_mapping, ref_turns=_turns_or_empty(ref),
                       hyp_turns=_turns_or_empty(hyp), timing_errors=tuple(words.timing_errors))
 
 

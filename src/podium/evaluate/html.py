@@ -54,7 +54,8 @@ def _colours(result: PairResult) -> tuple[dict[str, str], dict[str, str]]:
     ref_colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(ref_speakers)}
     hyp_speakers = list(dict.fromkeys([t.speaker for t in result.hyp_turns] +
                                       [a.hyp.speaker for a in result.alignment if a.hyp and a.hyp.speaker]))
-    hyp_colour = {s: ref_colour.get(result.speaker_mapping.get(s, ""), UNMAPPED) for s in hyp_speakers}
+    mapping = result.turn_mapping or result.speaker_mapping
+    hyp_colour = {s: ref_colour.get(mapping.get(s, ""), UNMAPPED) for s in hyp_speakers}
     return ref_colour, hyp_colour
 
 
@@ -185,11 +186,12 @@ def _timeline_svg(result: PairResult, ref_colour: dict[str, str], hyp_colour: di
     groups = [("reference", _timeline_rows(result.ref_turns), ref_colour),
               ("hypothesis", _timeline_rows(result.hyp_turns), hyp_colour)]
     shapes, y = [], 0
+    mapping = result.turn_mapping or result.speaker_mapping
     for side, rows, colours in groups:
         shapes.append(f'<text x="0" y="{y + 14}" font-weight="600">{side}</text>')
         y += ROW_H
         for speaker, turns in rows:
-            label = speaker if side == "reference" else _hyp_label(speaker, result.speaker_mapping)
+            label = speaker if side == "reference" else _hyp_label(speaker, mapping)
             shapes.append(f'<text x="8" y="{y + 15}">{escape(label[:22])}</text>')
             shapes += [_turn_rect(t, side, y, scale, colours.get(speaker, UNMAPPED)) for t in turns]
             y += ROW_H

@@ -75,7 +75,7 @@ def detect_format(path: Path, text: str) -> str:
         return "vtt" if any("." in m.group(1) for m in map(_CUE_TIMING.match, head) if m) else "srt"
     if head and all(line.startswith("SPEAKER ") or line.startswith(";;") for line in head):
         return "rttm"
-    if head and _BRACKET_STAMP.match(head[0]):
+    if any(_BRACKET_STAMP.match(line) for line in head):
         return "podium-txt"
     if sum(1 for line in lines if _BARE_STAMP.match(line)) >= 2:
         return "captions"
@@ -114,9 +114,11 @@ def parse_clock(value: str) -> float:
     return seconds
 
 
-# A leading "Name:" marks the speaker in podium's txt and in many captions: one to four words, each
-# starting with a letter, so "SPEAKER_00:" and "Mark Rutte:" match but "Note 2:" and a clock do not.
-_NAME_PREFIX = re.compile(r"^([^\W\d][\w.'\-]*(?: [^\W\d][\w.'\-]*){0,3}):\s+(.*)$", re.DOTALL)
+# A leading "Name:" marks the speaker in podium's txt and in many captions: one to four capitalised
+# words (or numbers after the first), so "SPEAKER_00:", "Mark Rutte:" and "Speaker 2:" match, while
+# "and the answer is: no" and a clock do not.
+_NAME_WORD = r"[A-Z\u00c0-\u00de][\w.'\-]*"
+_NAME_PREFIX = re.compile(rf"^({_NAME_WORD}(?: (?:{_NAME_WORD}|\d+)){{0,3}}):\s+(.*)$", re.DOTALL)
 
 
 def split_speaker(text: str) -> tuple[str | None, str]:

@@ -1,0 +1,107 @@
+"""`podium batch`: every `podium transcribe` option, plus inputs by folder or manifest, a ledger to
+resume from, and clean stops on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from podium.errors import PodiumError
+
+EXIT_OK, EXIT_FAILED_INPUTS = 0, 2
+EXIT_ON_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}  # 128 + signal number, as shells report them
+
+DESCRIPTION = """\
+Transcribe many media files with the models loaded once, decoding, transcribing and diarizing
+different files at the same time. INPUT is a media file, a folder (searched recursively: media by
+extension, files with other extensions when ffprobe finds audio in them) or a manifest: .jsonl with
+{"audio": PATH} or {"path": PATH} per line, or .txt with one path per line (relative paths are read
+from the manifest's folder).
+
+Outputs go to DIR/<path under the input folder, without extension>.<format>, so same-named files in
+different subfolders do not clash. DIR/podium-ledger.jsonl records every input; running the same
+command again skips the inputs already done with the same content and options, and continues an
+interrupted run."""
+
+EPILOG = """\
+exit codes: 0 every input done or skipped; 2 an input failed (the others are still done; see the
+ledger) or bad arguments; 130 stopped by SIGINT (Ctrl-C); 143 stopped by SIGTERM. The first signal
+finishes the files already in Whisper and takes no new ones; a second abandons them."""
+
+
+def add_batch_parser(sub: Any) -> None:
+    """Add `podium batch` to the `podium` subcommands (`sub` is build_parser's subparsers object)."""
+    from podium.cli import add_transcribe_arguments  # here: podium.cli imports this module
+
+    parser = sub.add_parser("batch", help="transcribe folders or manifests of media files, resumably",
+                            description=DESCRIPTION, epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="media files, folders (recursive) or manifests (.jsonl, .txt)")
+    add_transcribe_arguments(parser)
+    group = parser.add_argument_group("batch")
+    group.add_argument("--retry-failed", action="store_true",
+                       help="try again the inputs that failed in an earlier run (by default they are "
+                       "skipped until the file or the options change)")
+    group.add_argument("--free-gpu-memory", action="store_true",
+                       help="hand PyTorch's cached GPU memory back to the driver after each file's "
+                       "transcription and diarization (torch.cuda.empty_cache), for GPUs shared with "
+                       "other jobs; a little slower; does nothing on CPU")
+    group.add_argument("--log-file", metavar="FILE",
+                       help="append every event (run start, each stage, each file, the summary) as a "
+                       "JSON line to FILE, for unattended runs")
+    parser.set_defaults(handler=run_batch)
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    from podium.batch.inputs import discover
+    from podium.batch.report import BatchReporter
+    from podium.batch.runner import BatchRun, BatchSettings, StopSignal
+    from podium.cli import transcribe_options_from
+
+    if "output_dir" not in vars(args):  # a default of "." would scatter outputs and a ledger anywhere
+        raise PodiumError("podium batch needs --output-dir DIR: the outputs and the ledger go there")
+    options = transcribe_options_from(args)
+    inputs = discover(args.inputs, exclude=Path(options.output.output_dir))
+    if not inputs:
+        raise PodiumError(f"no media files found in {', '.join(map(str, args.inputs))}")
+    settings = BatchSettings(retry_failed=args.retry_failed, free_gpu_memory=args.free_gpu_memory)
+    stop = StopSignal()
+    with BatchReporter(len(inputs), quiet=args.quiet, log_file=args.log_file) as reporter, \
+            _signals_request(stop):
+        summary = BatchRun(inputs, options, settings, reporter.emit, stop).execute()
+        if summary.abandoned:  # workers are still inside Whisper or the diarizer: do not wait for them
+            reporter.close()
+            _exit_now(EXIT_ON_SIGNAL.get(stop.reason or "", 130))
+    if not args.quiet:
+        reporter.print_summary(summary)
+    if summary.interrupted:
+        return EXIT_ON_SIGNAL.get(summary.interrupted, 130)
+    return EXIT_FAILED_INPUTS if summary.counts["failed"] else EXIT_OK
+
+
+@contextlib.contextmanager
+def _signals_request(stop: Any) -> Iterator[None]:
+    """SIGINT/SIGTERM ask the run to stop (twice: to abandon) instead of raising in the main thread."""
+    def handler(number: int, frame: object) -> None:
+        stop.request(signal.Signals(number).name)
+
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _exit_now(code: int) -> None:
+    """Leave without joining the worker threads (each may be deep inside a model for minutes)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

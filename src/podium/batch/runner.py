@@ -1,0 +1,468 @@
+"""The staged batch pipeline: decode file N+1 while file N is transcribed and file N-1 diarized.
+
+Three threads joined by bounded queues:
+
+    decoder  (hash, skip check, ffmpeg decode) --q--> recognizer (Whisper) --q--> finisher (diarize,
+    align, write outputs, ledger line)
+
+ffmpeg runs as a child process, and CTranslate2 and torch release the GIL in their heavy parts, so the
+stages really overlap. Memory stays flat however many inputs there are: a semaphore allows at most one
+decoded audio per heavy stage to exist at once (2 without diarization, 3 with), whatever the queues hold.
+
+Stopping: `StopSignal.request()` (from SIGINT/SIGTERM) stops the decoder taking new files and drops
+decoded files that have not reached Whisper; files already in Whisper or later finish and are recorded.
+A second request abandons them: `execute` returns at once with `abandoned` set, and the caller should
+exit the process (the ledger is closed first, so nothing more is written to it).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podium import __version__
+from podium.batch.inputs import BatchInput
+from podium.batch.ledger import DONE, FAILED, SKIPPED, FileRecord, Ledger, LedgerState, fingerprint, now
+from podium.errors import MediaError, PodiumError
+from podium.files import sha256_file
+from podium.pipeline import Podium, TranscribeOptions
+
+Emit = Callable[[dict[str, Any]], None]
+QUEUE_SIZE = 1  # decoded files waiting for the next stage; the semaphore is what bounds memory
+_POLL = 0.2  # seconds between checks for a stop while a thread waits on a queue
+_END = None  # end-of-stream marker passed down the queues
+_SIGNAL_GRACE = 0.3  # seconds a failed decode waits to see whether a stop signal caused it
+
+
+def options_hash(options: TranscribeOptions) -> str:
+    """What decides whether earlier outputs are still valid: every transcript-shaping option, plus formats."""
+    return fingerprint({"options": options.to_dict(), "formats": sorted(set(options.output.formats))})
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    retry_failed: bool = False
+    free_gpu_memory: bool = False
+
+
+class StopSignal:
+    """First request: finish what is in Whisper or later, take nothing new. Second: abandon everything."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.abandon = threading.Event()
+        self.reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        if self.requested.is_set():
+            self.abandon.set()
+        else:
+            self.reason = reason
+            self.requested.set()
+
+
+@dataclass
+class RunSummary:
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {DONE: 0, SKIPPED: 0, FAILED: 0})
+    audio_seconds: float = 0.0  # of the files done in this run
+    wall_seconds: float = 0.0
+    pipeline_seconds: float = 0.0  # wall time with the stages running (models loaded, inputs planned)
+    stages: dict[str, float] = field(default_factory=dict)  # summed over files
+    models_loaded: bool = False
+    model_seconds: float = 0.0
+    hashed: int = 0  # files whose sha256 had to be computed (not known from the ledger)
+    skipped_failed: int = 0  # skipped because they failed before (and no --retry-failed)
+    interrupted: str | None = None
+    abandoned: bool = False
+
+    @property
+    def not_reached(self) -> int:
+        """Inputs left for a later run (only after an interruption)."""
+        return self.total - sum(self.counts.values())
+
+    def add(self, record: FileRecord) -> None:
+        self.counts[record.status] += 1
+        if record.status == SKIPPED and record.error:
+            self.skipped_failed += 1
+        for stage, seconds in record.stages.items():
+            self.stages[stage] = self.stages.get(stage, 0.0) + seconds
+        if record.status == DONE:
+            self.audio_seconds += record.audio_seconds or 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, **self.counts, "not_reached": self.not_reached,
+                "audio_seconds": round(self.audio_seconds, 3), "wall_seconds": round(self.wall_seconds, 3),
+                "pipeline_seconds": round(self.pipeline_seconds, 3),
+                "stages": {k: round(v, 3) for k, v in self.stages.items()},
+                "skipped_failed": self.skipped_failed, "models_loaded": self.models_loaded,
+                "hashed": self.hashed,
+                "interrupted": self.interrupted, "abandoned": self.abandoned}
+
+
+@dataclass
+class _Job:
+    """One input on its way through the stages."""
+
+    input: BatchInput
+    size: int
+    mtime_ns: int
+    started: str
+    sha256: str | None = None
+    audio: Any = None  # podium.media.Audio while a stage needs the samples
+    asr: Any = None
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def record(self, status: str, **fields: Any) -> FileRecord:
+        return FileRecord(key=self.input.key, path=str(self.input.path), status=status, size=self.size,
+                          mtime_ns=self.mtime_ns, sha256=self.sha256, stages=dict(self.stages),
+                          started=self.started, finished=now(), **fields)
+
+
+class _Halt(Exception):
+    """Raised inside a worker when the run is being abandoned or another worker hit a fatal error."""
+
+
+class BatchRun:
+    """One `podium batch` run over `inputs`; `execute()` does it and returns the summary."""
+
+    def __init__(self, inputs: list[BatchInput], options: TranscribeOptions, settings: BatchSettings,
+                 emit: Emit, stop: StopSignal | None = None) -> None:
+        self.inputs = inputs
+        self.options = options
+        self.settings = settings
+        self.emit = emit
+        self.stop = stop or StopSignal()
+        self.output_dir = Path(options.output.output_dir)
+        self.options_hash = options_hash(options)
+        self.run_id = f"{now()}-{os.getpid()}"
+        self.summary = RunSummary(total=len(inputs))
+        self.engine: Podium | None = None
+        self._ledger: Ledger | None = None
+        self._state: LedgerState | None = None
+        self._summary_lock = threading.Lock()
+        self._halt = threading.Event()
+        self._fatal: BaseException | None = None
+        # One slot per decoded audio alive at once: decoding, in Whisper, in the diarizer.
+        self._slots = threading.BoundedSemaphore(3 if options.diarize.diarize else 2)
+
+    # --- the run ----------------------------------------------------------------------------
+
+    def execute(self) -> RunSummary:
+        started = time.perf_counter()
+        with Ledger(self.output_dir) as ledger:
+            self._ledger = ledger
+            self._state = ledger.read_state()
+            start = {"event": "run", "run": self.run_id, "time": now(), "podium": __version__,
+                     "inputs": len(self.inputs), "options_hash": self.options_hash,
+                     "options": self.options.to_dict(), "formats": list(self.options.output.formats)}
+            ledger.append(start)
+            self.emit(start)
+            pending = self._plan()
+            if pending and not self.stop.requested.is_set():
+                self._load_models()
+                self._pipeline(pending)
+            self.summary.wall_seconds = time.perf_counter() - started
+            self.summary.interrupted = self.stop.reason
+            end = {"event": "run_end", "run": self.run_id, "time": now(), **self.summary.to_dict()}
+            ledger.close_with(end)  # an abandoned worker can write nothing after this line
+            self.emit(end)
+        if self._fatal is not None:
+            raise self._fatal
+        return self.summary
+
+    def _plan(self) -> list[_Job]:
+        """Settle what the ledger already answers (no reading of unchanged files); the rest is pending."""
+        assert self._state is not None
+        pending = []
+        for item in self.inputs:
+            try:
+                stat = os.stat(item.path)
+            except OSError as err:
+                self._finish(FileRecord(key=item.key, path=str(item.path), status=FAILED,
+                                        options_hash=self.options_hash, error=_stat_error(item.path, err),
+                                        run=self.run_id, started=now(), finished=now()))
+                continue
+            job = _Job(item, stat.st_size, stat.st_mtime_ns, now())
+            job.sha256 = self._state.known_hash(str(item.path), stat.st_size, stat.st_mtime_ns)
+            if job.sha256 is not None and self._skip_if_settled(job):
+                continue
+            pending.append(job)
+        self.emit({"event": "plan", "inputs": len(self.inputs), "pending": len(pending),
+                   "pending_bytes": sum(j.size for j in pending)})
+        return pending
+
+    def _skip_if_settled(self, job: _Job) -> bool:
+        """Record a skip when the ledger shows this content under these options already settled."""
+        assert self._state is not None
+        before = self._state.settled.get(job.input.key)
+        if before is None or before.sha256 != job.sha256 or before.options_hash != self.options_hash:
+            return False
+        if before.status == DONE and all((self.output_dir / out).is_file() for out in before.outputs):
+            reason = "done in an earlier run"
+        elif before.status == FAILED and not self.settings.retry_failed:
+            reason = "failed in an earlier run (--retry-failed tries again)"
+        else:
+            return False
+        self._finish(job.record(SKIPPED, options_hash=self.options_hash, outputs=before.outputs,
+                                error=before.error, reason=reason))
+        return True
+
+    def _outputs_of_another_file(self, job: _Job) -> str | None:
+        """Refuse to overwrite outputs that belong to a different file that still exists.
+
+        `podium batch day1/` then `podium batch day2/` into one folder would otherwise silently replace
+        day1's x.txt with day2's. A copied, moved or edited file is not refused (same content, old path
+        gone, or same path), nor is one whose old outputs were deleted.
+        """
+        assert self._state is not None
+        before = self._state.settled.get(job.input.key)
+        if (before is None or before.status != DONE or before.path == str(job.input.path)
+                or before.sha256 == job.sha256 or not Path(before.path).exists()
+                or not any((self.output_dir / out).is_file() for out in before.outputs)):
+            return None
+        return (f"{self.output_dir / job.input.key}.* already holds the transcript of {before.path}: "
+                "use another --output-dir, or delete those outputs to replace them")
+
+    def _load_models(self) -> None:
+        started = time.perf_counter()
+        use_asr_gpu_for_diarization(self.options)
+        self.engine = Podium(self.options)
+        self.engine.load_models()
+        self.summary.models_loaded = True
+        self.summary.model_seconds = time.perf_counter() - started
+        self.emit({"event": "models_loaded", "seconds": round(self.summary.model_seconds, 3)})
+
+    def _pipeline(self, pending: list[_Job]) -> None:
+        decoded: queue.Queue[_Job | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        recognized: queue.Queue[_Job | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        workers = [threading.Thread(target=self._guarded, args=(run,), name=f"podium-{name}", daemon=True)
+                   for name, run in (("decode", lambda: self._decoder(pending, decoded)),
+                                     ("transcribe", lambda: self._recognizer(decoded, recognized)),
+                                     ("finish", lambda: self._finisher(recognized)))]
+        for worker in workers:
+            worker.start()
+        started = time.perf_counter()
+        try:
+            self._wait(workers)
+        finally:
+            self.summary.pipeline_seconds = time.perf_counter() - started
+
+    def _wait(self, workers: list[threading.Thread]) -> None:
+        """Wait in short steps, so signal handlers get to run here, and say when a stop takes effect."""
+        announced = False
+        for worker in workers:
+            while worker.is_alive():
+                if self.stop.requested.is_set() and not announced:
+                    announced = True
+                    self.emit({"event": "interrupt", "signal": self.stop.reason})
+                if self.stop.abandon.is_set():
+                    self.summary.abandoned = True
+                    self._halt.set()
+                    self.emit({"event": "abandon"})
+                    return
+                worker.join(_POLL)
+
+    def _guarded(self, run: Callable[[], None]) -> None:
+        try:
+            run()
+        except _Halt:
+            pass
+        except BaseException as err:  # a fault that is not one input's: stop the whole run, report it
+            self._fatal = err
+            self._halt.set()
+
+    # --- stages -----------------------------------------------------------------------------
+
+    def _decoder(self, pending: list[_Job], out: queue.Queue[_Job | None]) -> None:
+        try:
+            for job in pending:
+                if self.stop.requested.is_set() or self._halt.is_set():
+                    break
+                job.started = now()
+                if job.sha256 is None and not self._hash(job):
+                    continue
+                if self._skip_if_settled(job):
+                    continue
+                if clash := self._outputs_of_another_file(job):
+                    self._fail(job, clash)
+                    continue
+                self._acquire_slot()
+                if not self._decode(job):
+                    self._slots.release()
+                    continue
+                self._put(out, job)
+        finally:
+            self._put(out, _END, force=True)
+
+    def _hash(self, job: _Job) -> bool:
+        try:
+            job.sha256 = self._timed(job, "hash", lambda: sha256_file(job.input.path))
+        except OSError as err:
+            self._fail(job, f"cannot read {job.input.path}: {err.strerror or err}")
+            return False
+        with self._summary_lock:
+            self.summary.hashed += 1
+        return True
+
+    def _decode(self, job: _Job) -> bool:
+        assert self.engine is not None
+        engine = self.engine
+        self._stage_started(job, "decode")
+        try:
+            job.audio = self._timed(job, "decode", lambda: engine.decode(job.input.path))
+        except Exception as err:
+            # A Ctrl-C in a terminal (or systemd's SIGTERM to the whole group) also reaches ffmpeg, whose
+            # decode then fails, maybe before our handler has run: give the stop a moment to show.
+            if not self.stop.requested.wait(_SIGNAL_GRACE):
+                self._fail_or_raise(job, err)
+            return False
+        return True
+
+    def _recognizer(self, source: queue.Queue[_Job | None], out: queue.Queue[_Job | None]) -> None:
+        assert self.engine is not None
+        engine = self.engine
+        try:
+            while (job := self._get(source)) is not _END:
+                if self.stop.requested.is_set():  # not started yet: left for the next run
+                    self._drop(job)
+                    continue
+                self._stage_started(job, "transcribe")
+                hook = self._hook(job)
+                try:
+                    job.asr = self._timed(job, "transcribe",
+                                          lambda j=job, h=hook: engine.recognize(j.audio, h))
+                except Exception as err:
+                    self._drop(job)
+                    self._fail_or_raise(job, err)
+                    continue
+                self._free_gpu_memory()
+                self._put(out, job)
+        finally:
+            self._put(out, _END, force=True)
+
+    def _finisher(self, source: queue.Queue[_Job | None]) -> None:
+        assert self.engine is not None
+        engine = self.engine
+        while (job := self._get(source)) is not _END:
+            try:
+                diarization = None
+                if self.options.diarize.diarize:
+                    self._stage_started(job, "diarize")
+                    diarization = self._timed(job, "diarize", lambda j=job: engine.diarize(j.audio))
+                    self._free_gpu_memory()
+                transcript = self._timed(job, "align",
+                                         lambda j=job, d=diarization: engine.assemble(j.audio, j.asr, d))
+                audio_seconds = job.audio.duration
+                self._drop(job)  # the samples are no longer needed: let the decoder start another file
+                written = self._timed(job, "write", lambda j=job, t=transcript: engine.write(t, j.input.key))
+            except Exception as err:
+                self._drop(job)
+                self._fail_or_raise(job, err)
+                continue
+            outputs = [p.relative_to(self.output_dir).as_posix() for p in written]
+            self._finish(job.record(DONE, options_hash=self.options_hash, outputs=outputs,
+                                    audio_seconds=round(audio_seconds, 3),
+                                    reason=None if transcript.segments else "no speech found"))
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _timed(self, job: _Job, stage: str, work: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return work()
+        finally:
+            job.stages[stage] = round(job.stages.get(stage, 0.0) + time.perf_counter() - started, 4)
+
+    def _stage_started(self, job: _Job, stage: str) -> None:
+        self.emit({"event": "stage_start", "key": job.input.key, "stage": stage})
+
+    def _hook(self, job: _Job) -> Callable[[str, float, float], None]:
+        def hook(stage: str, done: float, total: float) -> None:
+            self.emit({"event": "audio_progress", "key": job.input.key, "stage": stage, "done": done,
+                       "total": total})
+        return hook
+
+    def _drop(self, job: _Job) -> None:
+        """Forget the samples and free their slot (once per decoded job)."""
+        if job.audio is not None:
+            job.audio = None
+            self._slots.release()
+
+    def _fail_or_raise(self, job: _Job, err: Exception) -> None:
+        """A bad input is recorded and the run goes on; a setup problem (a bad --speaker-map) stops it."""
+        if isinstance(err, PodiumError) and not isinstance(err, MediaError):
+            raise err
+        message = str(err) if isinstance(err, PodiumError) else f"{type(err).__name__}: {err}"
+        self._fail(job, message.splitlines()[0] if message else type(err).__name__)
+
+    def _fail(self, job: _Job, message: str) -> None:
+        self._finish(job.record(FAILED, options_hash=self.options_hash, error=message))
+
+    def _finish(self, record: FileRecord) -> None:
+        assert self._ledger is not None
+        line = {**record.to_line(), "run": self.run_id}
+        if not self._ledger.append(line):
+            return  # abandoned: the ledger is closed, and this file is redone next run
+        with self._summary_lock:
+            self.summary.add(record)
+        self.emit(line)
+
+    def _free_gpu_memory(self) -> None:
+        if not self.settings.free_gpu_memory:
+            return
+        torch = sys.modules.get("torch")  # only if a stage already uses it; never imported for this
+        if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
+
+    def _acquire_slot(self) -> None:
+        while not self._slots.acquire(timeout=_POLL):
+            if self._halt.is_set():
+                raise _Halt
+
+    def _put(self, target: queue.Queue[_Job | None], item: _Job | None, force: bool = False) -> None:
+        while True:
+            try:
+                target.put(item, timeout=_POLL)
+                return
+            except queue.Full:
+                if self._halt.is_set() and not force:
+                    raise _Halt from None
+                if self._halt.is_set():
+                    return  # the consumer is gone; nobody waits for the end marker
+
+    def _get(self, source: queue.Queue[_Job | None]) -> _Job | None:
+        while True:
+            try:
+                return source.get(timeout=_POLL)
+            except queue.Empty:
+                if self._halt.is_set():
+                    raise _Halt from None
+
+
+def use_asr_gpu_for_diarization(options: TranscribeOptions) -> None:
+    """Diarization on CUDA runs on the GPU that --device-index gives Whisper.
+
+    DiarizeOptions has no device index of its own, and its "cuda" means torch's current device, so
+    that is set for this process (a batch is one process per GPU).
+    """
+    index = options.asr.device_index
+    if not options.diarize.diarize or options.diarize.device == "cpu" or index == 0:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.set_device(index)
+
+
+def _stat_error(path: Path, err: OSError) -> str:
+    if isinstance(err, FileNotFoundError):
+        return f"no such file: {path}"
+    return f"cannot read {path}: {err.strerror or err}"

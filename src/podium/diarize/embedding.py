@@ -1,0 +1,119 @@
+"""CAM++ as a pyannote.audio speaker-embedding model, plus the shared-frame fast path.
+
+`CamPlusPlus` subclasses pyannote's `Model`, so `SpeakerDiarization(embedding=CamPlusPlus(...))`
+accepts it as is: pyannote wraps it in `PyannoteAudioPretrainedSpeakerEmbedding`, which provides
+`sample_rate`, `dimension`, `metric="cosine"`, `min_num_samples` and `__call__(waveforms (B, 1, T),
+masks (B, T')) -> (B, 192)` exactly as for its own WeSpeaker models.
+
+pyannote's own embedding step runs the network once per (chunk, speaker) pair, i.e. for 10 s
+windows every step (1 s by default) times three speakers: each second of audio goes through CAM++
+about thirty times. `file_frames` + `chunk_embeddings` run CAM++ over the file once (in 10 s blocks
+with 1 s of context on each side) and pool each (chunk, speaker) pair from those shared frames.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pyannote.audio import Model
+
+from podium.diarize import features
+from podium.diarize.campplus import EMBEDDING_DIM, CAMPPlus
+
+# Shared-frame blocks, in fbank frames (10 ms). Even numbers keep block starts on the stride-2 grid.
+BLOCK_FRAMES = 1000
+CONTEXT_FRAMES = 100
+# Fbank frames per CAM++ output frame (the TDNN's time stride).
+FRAME_STRIDE = 2
+
+
+class CamPlusPlus(Model):
+    """CAM++ (192-d, 16 kHz) taking raw waveforms and optional frame weights, like pyannote's WeSpeaker."""
+
+    def __init__(self) -> None:
+        super().__init__(sample_rate=features.SAMPLE_RATE, num_channels=1)
+        self.campplus = CAMPPlus()
+
+    @classmethod
+    def from_state_dict(cls, path: Path) -> CamPlusPlus:
+        model = cls()
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.campplus.load_state_dict(state, strict=True)
+        return model.eval()
+
+    @property
+    def dimension(self) -> int:
+        return EMBEDDING_DIM
+
+    def forward(self, waveforms: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 1, T) waveforms, optional (B, T') or (B, S, T') 0/1 weights at any frame rate ->
+        (B, 192) or (B, S, 192) embeddings (NaN where fewer than two weighted frames)."""
+        frames = self.campplus.frames(features.normalised_fbank(waveforms[:, 0]))
+        if weights is None:
+            return self.campplus.pool(frames)[:, 0]
+        squeeze = weights.dim() == 2
+        weights = weights[:, None] if squeeze else weights
+        weights = F.interpolate(weights.float(), size=frames.shape[-1], mode="nearest")
+        embeddings = self.campplus.pool(frames, weights)
+        return embeddings[:, 0] if squeeze else embeddings
+
+
+def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """(T,) waveform -> (512, N) CAM++ frame features for the whole file, N = one per 20 ms.
+
+    The fbank is computed once; blocks of BLOCK_FRAMES (+ context either side, trimmed afterwards)
+    are mean-normalised on their own, as a 10 s chunk would be, and run through CAM++ in batches.
+    """
+    fbank = features.fbank(waveform[None])[0]  # (F, 80)
+    total = fbank.shape[0]
+    window = min(total, BLOCK_FRAMES + 2 * CONTEXT_FRAMES)
+    starts = list(range(0, total, BLOCK_FRAMES))
+    # Each block's window: its context on both sides, slid back inside the file at the edges,
+    # on even frames so output frames line up with the global 20 ms grid.
+    windows = [min(max(0, s - CONTEXT_FRAMES), total - window) // FRAME_STRIDE * FRAME_STRIDE for s in starts]
+    outputs = []
+    for first in range(0, len(starts), batch_size):
+        batch_windows = windows[first:first + batch_size]
+        batch = torch.stack([fbank[w:w + window] for w in batch_windows])
+        batch = batch - batch.mean(dim=1, keepdim=True)
+        frames = model.campplus.frames(batch)  # (b, 512, window/2)
+        for index, w in enumerate(batch_windows, start=first):
+            keep_from = (starts[index] - w) // FRAME_STRIDE
+            keep = -(-min(BLOCK_FRAMES, total - starts[index]) // FRAME_STRIDE)
+            outputs.append(frames[index - first, :, keep_from:keep_from + keep])
+    return torch.cat(outputs, dim=-1)[:, : CAMPPlus.num_output_frames(total)]
+
+
+def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.ndarray,
+                     chunk_duration: float, masks: np.ndarray, batch_size: int) -> np.ndarray:
+    """Pool (chunk, speaker) embeddings from whole-file frames.
+
+    frames: (512, N) from `file_frames`; chunk_starts: (C,) seconds; masks: (C, M, S) binary
+    segmentation at the segmentation model's frame rate. Returns (C, S, 192), NaN for pairs with
+    fewer than two active frames (pyannote's clustering skips them).
+    """
+    num_chunks, _, num_speakers = masks.shape
+    seconds_per_frame = FRAME_STRIDE * features.HOP / features.SAMPLE_RATE
+    chunk_samples = round(chunk_duration * features.SAMPLE_RATE)
+    chunk_frames = CAMPPlus.num_output_frames(features.num_frames(chunk_samples))
+    offsets = np.rint(np.asarray(chunk_starts) / seconds_per_frame).astype(np.int64)
+    # Chunks past the end of the file (pyannote zero-pads the last one) read zero frames, masked out.
+    padded = F.pad(frames, (0, max(0, int(offsets.max()) + chunk_frames - frames.shape[-1])))
+    available = frames.shape[-1] - offsets  # frames of each chunk that lie inside the file
+    weights = torch.from_numpy(np.nan_to_num(masks, nan=0.0).astype(np.float32)).to(frames.device)
+    weights = F.interpolate(weights.transpose(1, 2), size=chunk_frames, mode="nearest")  # (C, S, T)
+    inside = torch.arange(chunk_frames, device=frames.device)[None, :] < torch.from_numpy(available).to(
+        frames.device)[:, None]
+    weights = weights * inside[:, None, :]
+    embeddings = torch.empty(num_chunks, num_speakers, EMBEDDING_DIM, device=frames.device)
+    index = torch.arange(chunk_frames, device=frames.device)
+    for first in range(0, num_chunks, batch_size):
+        last = min(first + batch_size, num_chunks)
+        gather = torch.from_numpy(offsets[first:last]).to(frames.device)[:, None] + index[None, :]
+        windows = padded[:, gather].transpose(0, 1)  # (b, 512, T)
+        embeddings[first:last] = model.campplus.pool(windows, weights[first:last])
+    return embeddings.cpu().numpy()
+

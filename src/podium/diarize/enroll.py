@@ -1,0 +1,35 @@
+"""Name diarized speakers from enrolled voice samples (one CAM++ embedding per known person).
+
+Each enrolled name goes to the cluster whose centroid is most similar, provided the cosine
+similarity reaches the threshold; a cluster takes at most one name and a name at most one cluster
+(an optimal one-to-one assignment maximising total similarity over the pairs above threshold).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+# Calibrated with benchmarks/diarize.py --enrollment-scores on the shared speech (CAM++ embeddings of
+# whole clips vs diarization centroids): see the report of that run for the score distributions.
+DEFAULT_THRESHOLD = 0.5
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    denominator = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.dot(a, b) / denominator) if denominator > 0 else 0.0
+
+
+def match_enrollments(centroids: dict[str, np.ndarray], enrolled: dict[str, np.ndarray],
+                      threshold: float = DEFAULT_THRESHOLD) -> dict[str, str]:
+    """{cluster label: enrolled name} for the pairs that match; unmatched clusters are left out."""
+    labels, names = list(centroids), list(enrolled)
+    if not labels or not names:
+        return {}
+    scores = np.array([[cosine_similarity(centroids[label], enrolled[name]) for name in names]
+                       for label in labels])
+    # Pairs below threshold must never be chosen: give them a score that loses to any valid pair.
+    eligible = scores >= threshold
+    costs = np.where(eligible, scores, -len(labels) - len(names) - 1.0)
+    rows, cols = linear_sum_assignment(costs, maximize=True)
+    return {labels[r]: names[c] for r, c in zip(rows, cols, strict=True) if eligible[r, c]}

