@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import torch
 
 from podium.diarize.pipeline import DiarizeOptions, Diarizer
@@ -42,13 +43,13 @@ LOOPS = 4
 
 
 def build_long_file(references: list[ReferenceFile], folder: Path) -> ReferenceFile:
-    """Concatenate the shared files LOOPS times with ffmpeg (16-bit wav, which senko needs too)."""
-    listing = folder / "long.txt"
+    """Concatenate the shared files LOOPS times as a 16-bit wav (senko reads nothing else).
+
+    Decoded by ffmpeg and joined here: ffmpeg's concat demuxer garbles inputs of mixed sample
+    formats (the sample is int16, the AMI excerpts float32)."""
     order = references * LOOPS
-    listing.write_text("".join(f"file '{r.audio}'\n" for r in order))
     audio = folder / "long.wav"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i",
-                    str(listing), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(audio)], check=True)
+    sf.write(audio, np.concatenate([read_audio_16k(r.audio) for r in order]), 16000, subtype="PCM_16")
     rttm_lines, offset = [], 0.0
     for reference in order:
         for segment, _, label in reference.reference().itertracks(yield_label=True):

@@ -110,7 +110,47 @@ class Transcriber:
         else:
             raw, _ = self.model.transcribe(samples, hallucination_silence_threshold=2.0, **common)
         segments = tuple(_collect(raw, progress))
+        if options.vad and (options.hotwords or options.initial_prompt):
+            segments = self._fill_skipped_speech(samples, segments, common)
         return AsrResult(suppress_hallucinations(segments), language, probability, self.model_name)
+
+    def _fill_skipped_speech(self, samples: np.ndarray, segments: tuple[Segment, ...],
+                             common: dict) -> tuple[Segment, ...]:
+        """Re-decode speech that Whisper skipped, without the prompt that made it skip.
+
+        With hotwords or an initial prompt Whisper sometimes ends a window early and drops the
+        rest of the file (seen on the bundled briefing: the last 12 s vanished). VAD says where
+        speech is; a stretch of it with no words is decoded again on its own, unprompted.
+        """
+        retry = {**common, "hotwords": None, "initial_prompt": None}
+        added: list[Segment] = []
+        for start, end in skipped_speech(samples, segments):
+            first = int(start * SAMPLE_RATE)
+            raw, _ = self.model.transcribe(samples[first:int(end * SAMPLE_RATE)], **retry)
+            added.extend(_shifted(seg, start) for seg in _collect(raw, None))
+        return tuple(sorted((*segments, *added), key=lambda seg: seg.start))
+
+
+MIN_SKIPPED_SPEECH = 1.0  # seconds of VAD speech without a word before it is decoded again
+
+
+def skipped_speech(samples: np.ndarray, segments: Sequence[Segment]) -> list[tuple[float, float]]:
+    """Stretches (seconds) that Silero VAD calls speech but that hold (almost) no recognised word."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    words = [(w.start, w.end) for seg in segments for w in seg.words]
+    stretches = []
+    for region in get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=300, speech_pad_ms=100)):
+        start, end = region["start"] / SAMPLE_RATE, region["end"] / SAMPLE_RATE
+        covered = sum(max(0.0, min(end, w_end) - max(start, w_start)) for w_start, w_end in words)
+        if end - start - covered >= MIN_SKIPPED_SPEECH and covered < 0.5 * (end - start):
+            stretches.append((start, end))
+    return stretches
+
+
+def _shifted(segment: Segment, offset: float) -> Segment:
+    words = tuple(Word(w.start + offset, w.end + offset, w.text, w.probability) for w in segment.words)
+    return Segment(segment.start + offset, segment.end + offset, segment.text, words)
 
 
 def _collect(raw: Iterable, progress: ProgressCallback | None) -> Iterable[Segment]:

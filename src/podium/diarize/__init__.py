@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from podium.diarize.options import DiarizationResult, DiarizeOptions
+
 if TYPE_CHECKING:
     from podium.diarize.enroll import match_enrollments
-    from podium.diarize.pipeline import DiarizationResult, DiarizeOptions, Diarizer
+    from podium.diarize.pipeline import Diarizer
 
 __all__ = ["DiarizationResult", "DiarizeOptions", "Diarizer", "match_enrollments"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("DiarizationResult", "DiarizeOptions", "Diarizer"):
-        from podium.diarize import pipeline
+    if name == "Diarizer":
+        from podium.diarize.pipeline import Diarizer
 
-        return getattr(pipeline, name)
+        return Diarizer
     if name == "match_enrollments":
         from podium.diarize.enroll import match_enrollments
 

@@ -42,6 +42,9 @@ class CamPlusPlus(Model):
         model = cls()
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.campplus.load_state_dict(state, strict=True)
+        # The 2-D front end is over half of CAM++'s time on a CPU; oneDNN runs its convolutions
+        # about twice as fast in channels-last layout (same results to 1e-5).
+        model.campplus.head.to(memory_format=torch.channels_last)
         return model.eval()
 
     @property

