@@ -29,7 +29,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import SHARED_DATA, build_meeting_loop, in_child, machine, peak_rss_mb, read_manifest
+from common import (
+    SHARED_DATA,
+    build_meeting_loop,
+    in_child,
+    load_average,
+    machine,
+    peak_rss_mb,
+    read_manifest,
+)
 
 BATCH_SIZE = 8
 LOOP_MINUTES = 2.5  # one pass over the five 30-s diarization excerpts
@@ -162,7 +170,8 @@ def print_table(title: str, runs: Sequence[Run], wers: Sequence[float] | None) -
         tail = f"{100 * wers[index]:.1f}%" if wers is not None else \
             f"{loops.segments} / {loops.words} / {loops.stream_words}"
         print(f"| {c.model} | {c.engine} | {c.mode} | {run.audio_s:.0f} | {run.load_s:.1f} "
-              f"| {run.wall_s:.1f} | {run.realtime:.1f}x | {run.peak_rss_mb:.0f} | {run.words} | {tail} |", flush=True)
+              f"| {run.wall_s:.1f} | {run.realtime:.1f}x | {run.peak_rss_mb:.0f} | {run.words} | {tail} |",
+              flush=True)
 
 
 def asr_set(models: Sequence[str]) -> None:
@@ -193,6 +202,7 @@ def main() -> None:
     asr_set(models)
     if not args.quick:
         long_file(models, args.minutes)
+    print(f"\nload average at end: {load_average()}")
 
 
 if __name__ == "__main__":

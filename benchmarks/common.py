@@ -49,8 +49,12 @@ def machine() -> str:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemTotal:"):
             ram_gb = int(line.split()[1]) / 1024**2
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"nproc {os.cpu_count()}, {cpu}, {ram_gb:.0f} GiB RAM, load average {load} at start"
+    return f"nproc {os.cpu_count()}, {cpu}, {ram_gb:.0f} GiB RAM, load average {load_average()} at start"
+
+
+def load_average() -> str:
+    """1, 5 and 15-minute load averages: other work on a shared machine skews every timing."""
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def build_meeting_loop(folder: Path, loops: int) -> tuple[Path, float]:

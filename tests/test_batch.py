@@ -31,7 +31,7 @@ GOOD = {
     "a/clip.flac": ("asr/jfk_inaugural_1961.flac", None),
     "b/clip.wav": ("asr/ljspeech_LJ001-0001.wav", None),
     "ieee.wav": ("asr/ieee_S_01_04.wav", None),
-    "briefing.mp4": ("briefing", 7.0),
+    "briefing.mp4": ("briefing", 8.8),  # the Secretary-General's first answer, from 00:08
 }
 BAD = {"truncated.mp4": "truncated or corrupt", "video_only.mp4": "no audio stream",
        "text.mp4": "not a media file"}
@@ -85,8 +85,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if source == "briefing":
-            ffmpeg("-i", REPO / "examples" / "briefing.mp4", "-t", seconds, "-c:v", "libx264", "-c:a", "aac",
-                   target)
+            ffmpeg("-ss", "8.0", "-i", REPO / "examples" / "briefing.mp4", "-t", seconds, "-c:v", "libx264",
+                   "-c:a", "aac", target)
         else:
             shutil.copy(shared_data / source, target)
     color = ["-f", "lavfi", "-i", "color=c=navy:s=160x90:r=5"]
@@ -103,7 +103,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
 def references(shared_data: Path) -> dict[str, str]:
     manifest = [json.loads(line) for line in (shared_data / "manifest.jsonl").read_text().splitlines()]
     by_audio = {entry["audio"]: entry.get("transcript", "") for entry in manifest}
-    briefing = (REPO / "examples" / "briefing.ref.txt").read_text().splitlines()[0]
+    briefing = (REPO / "examples" / "briefing.ref.txt").read_text().splitlines()[1].split(": ", 1)[1]
     return {name.rsplit(".", 1)[0]: briefing if source == "briefing" else by_audio[source]
             for name, (source, _) in GOOD.items()}
 

@@ -13,7 +13,9 @@ import multiprocessing
 import os
 import platform
 import resource
+import sys
 import time
+import typing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from podium.evaluate.api import (
 )
 from podium.evaluate.readers import read_reference
 from podium.files import atomic_write_text
+from podium.options import base_type
 from podium.pipeline import TranscribeOptions
 
 METRICS = ("wer", "der", "cpwer", "wder")
@@ -59,24 +62,23 @@ def parse_config(text: str, base: TranscribeOptions) -> TranscribeOptions:
             raise PodiumError(f"--config {text!r}: {pair!r} is not KEY=VALUE with a `podium transcribe` "
                               "option name as KEY (e.g. model=tiny.en, batch_size=8, diarize=false)")
         stage_options = getattr(options, stage)
-        field = next(f for f in dataclasses.fields(stage_options) if f.name == key)
-        value = _convert(raw, field.default, key)
-        options = replace(options, **{stage: replace(stage_options, **{key: value})})
+        kind = base_type(typing.get_type_hints(type(stage_options))[key])
+        options = replace(options, **{stage: replace(stage_options, **{key: _convert(raw, kind, key)})})
     return options
 
 
-def _convert(raw: str, default: Any, key: str) -> Any:
-    if isinstance(default, bool):
+def _convert(raw: str, kind: type, key: str) -> Any:
+    if kind is bool:
         if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
             raise PodiumError(f"--config: {key} takes true or false, not {raw!r}")
         return raw.lower() in ("true", "1", "yes")
-    if isinstance(default, int):
+    if kind in (int, float):
         try:
-            return int(raw)
+            return kind(raw)
         except ValueError:
-            raise PodiumError(f"--config: {key} takes a whole number, not {raw!r}") from None
-    if isinstance(default, float):
-        return float(raw)
+            raise PodiumError(f"--config: {key} takes a number, not {raw!r}") from None
+    if kind is tuple:
+        return tuple(part for part in raw.split("+") if part)
     return raw
 
 
@@ -168,7 +170,8 @@ def print_rows(rows: list[BenchRow], where: str) -> None:
         table.add_row(row.config, str(row.files), f"{row.audio_seconds:.0f} s",
                       *(_percent(row.metrics.get(key, {})) for key in METRICS),
                       f"{row.realtime:.1f}x", f"{row.peak_rss_mb:.0f} MB")
-    Console().print(table)
+    # A table piped to a file would otherwise be cut to 80 columns.
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 def _percent(metric: dict[str, Any]) -> str:
@@ -189,7 +192,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "or ref (a reference file in any `podium evaluate` format, with optional rttm)")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE[,...]",
                         help="a configuration of `podium transcribe` options to run (repeatable), "
-                        "e.g. model=tiny.en or model=base,batch_size=8; default: podium's defaults")
+                        "e.g. model=tiny.en or model=base,batch_size=8 (list values join items with "
+                        "+, e.g. speaker_names=Host+Guest); default: podium's defaults")
     parser.add_argument("--id", action="append", default=[], dest="ids", metavar="ID",
                         help="only the manifest items with this id (repeatable)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")

