@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from podium import align, speakers
 from podium.asr import AsrOptions, AsrResult, Transcriber
 from podium.diarize import DiarizationResult, DiarizeOptions
@@ -76,7 +78,7 @@ class Podium:
         self.options = options or TranscribeOptions()
         self._transcriber: Transcriber | None = None
         self._diarizer: Diarizer | None = None
-        self._enrolled: dict[str, object] | None = None
+        self._enrolled: dict[str, np.ndarray] | None = None
 
     @property
     def transcriber(self) -> Transcriber:
@@ -131,7 +133,7 @@ class Podium:
                             for t in diarization.overlapping_turns)
         return replace(base, segments=align.build_segments(words), speakers=named, turns=overlapping)
 
-    def _enrollments(self) -> dict[str, object]:
+    def _enrollments(self) -> dict[str, np.ndarray]:
         """Voice embeddings of the `--enroll NAME=CLIP` clips, computed once."""
         if self._enrolled is None:
             self._enrolled = {
