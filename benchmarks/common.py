@@ -29,7 +29,13 @@ def read_manifest(path: Path, kinds: tuple[str, ...] = ()) -> list[dict[str, Any
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size so far (ru_maxrss is KiB on Linux)."""
+    """This process's peak resident set size so far, in MiB (VmHWM).
+
+    Not ru_maxrss: Linux carries the pre-exec high-water mark of the forked parent into a spawned
+    child's ru_maxrss, so a parent holding torch made every child read ~1 GB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
