@@ -57,9 +57,9 @@ class ResidualBlock2d(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu_(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
+        return F.relu_(out + self.shortcut(x))
 
 
 class FCMHead(nn.Module):
@@ -78,9 +78,9 @@ class FCMHead(nn.Module):
         self.out_channels = channels * (feature_dim // 8)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x.unsqueeze(1))))
+        out = F.relu_(self.bn1(self.conv1(x.unsqueeze(1))))
         out = self.layer2(self.layer1(out))
-        out = F.relu(self.bn2(self.conv2(out)))
+        out = F.relu_(self.bn2(self.conv2(out)))
         batch, channels, freq, time = out.shape
         return out.reshape(batch, channels * freq, time)
 

@@ -8,7 +8,7 @@ masks (B, T')) -> (B, 192)` exactly as for its own WeSpeaker models.
 pyannote's own embedding step runs the network once per (chunk, speaker) pair, i.e. for 10 s
 windows every step (1 s by default) times three speakers: each second of audio goes through CAM++
 about thirty times. `file_frames` + `chunk_embeddings` run CAM++ over the file once (in 10 s blocks
-with 1 s of context on each side) and pool each (chunk, speaker) pair from those shared frames.
+with 0.5 s of context on each side) and pool each (chunk, speaker) pair from those shared frames.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from podium.diarize import features
 from podium.diarize.campplus import EMBEDDING_DIM, CAMPPlus
 
 # Shared-frame blocks, in fbank frames (10 ms). Even numbers keep block starts on the stride-2 grid.
+# Half a second of context either side costs 10% extra CAM++ work instead of 20% at one second, for
+# +0.3 points of pooled DER on the shared files (41.1% vs 40.8%) and 38x -> 42x realtime on 10 minutes.
 BLOCK_FRAMES = 1000
-CONTEXT_FRAMES = 100
+CONTEXT_FRAMES = 50
 # Fbank frames per CAM++ output frame (the TDNN's time stride).
 FRAME_STRIDE = 2
 
