@@ -8,10 +8,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from podium import __version__
+from podium import __version__, bench
 from podium.asr import AsrOptions
+from podium.batch.cli import add_batch_parser
 from podium.diarize import DiarizeOptions
 from podium.errors import MediaError, PodiumError
+from podium.evaluate.cli import add_evaluate_parser
 from podium.media import MediaOptions
 from podium.options import add_arguments, from_args
 from podium.pipeline import OutputOptions, Podium, StageTimer, TranscribeOptions
@@ -116,14 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "is installed and verified")
     models.set_defaults(handler=run_models)
 
-    from podium import bench
-    from podium.evaluate.cli import add_evaluate_parser
-
     add_evaluate_parser(sub)
     bench.add_parser(sub)
-    from podium.batch.cli import add_batch_parser
     add_batch_parser(sub)
-
     return parser
 
 

@@ -26,8 +26,6 @@ from podium.transcript import SpeakerTurn, Transcript
 if TYPE_CHECKING:
     from podium.diarize import Diarizer
 
-STAGES = ("decode", "transcribe", "diarize", "align")
-
 # hook(stage, seconds_of_audio_done, seconds_of_audio_total); called as each stage makes progress.
 ProgressHook = Callable[[str, float, float], None]
 
@@ -138,7 +136,7 @@ class Podium:
         if self._enrolled is None:
             self._enrolled = {
                 name: self.diarizer.embed(load_audio(clip).samples)
-                for name, clip in speakers.parse_enrollments(self.options.speakers.enroll)
+                for name, clip in self.options.speakers.enrollments()
             }
         return self._enrolled
 
