@@ -8,15 +8,21 @@ UEM, no collar, overlap scored). Prints the best settings and the DER surface ar
 Five 30-second files (2.5 minutes, 2-4 speakers) is a tiny development set: the winner is a
 sanity-checked default, not a measured optimum.
 
-    .venv/bin/python benchmarks/tune_diarize.py [--steps 0.1,0.2] [--top 15]
+`--split` instead sweeps the similarity below which a speaker's two halves count as two people
+(`podium.diarize.refine`), at the tuned defaults, on the five files pooled and on the ~10-minute
+loop of `benchmarks/diarize.py` (8 reference speakers).
+
+    .venv/bin/python benchmarks/tune_diarize.py [--steps 0.1,0.2] [--top 15] [--split]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import tempfile
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +30,7 @@ import soundfile as sf
 import torch
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from podium.diarize.pipeline import DiarizeOptions, Diarizer
+from podium.diarize.pipeline import DiarizeOptions, Diarizer, split_settings
 from podium.diarize.scoring import ReferenceFile, shared_diarization_files
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -67,15 +73,49 @@ def grid_for_step(step: float, references: list[ReferenceFile]) -> list[tuple[fl
     return results
 
 
+SPLIT_SIMILARITIES = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+
+
+def split_sweep(references: list[ReferenceFile]) -> None:
+    from diarize import build_long_file  # benchmarks/diarize.py, next to this script
+
+    with tempfile.TemporaryDirectory() as tmp:
+        long = build_long_file(references, Path(tmp))
+        pipeline = Diarizer(DiarizeOptions(device="cpu")).pipeline
+        pipeline.training = True  # segment and embed each file once
+        files = [file_dict(r) for r in [*references, long]]
+        print(f"{'similarity':>10} {'DER 5 files':>11} {'DER 10 min':>10} {'speakers 10 min':>15}")
+        for similarity in (None, *SPLIT_SIMILARITIES):
+            settings = None if similarity is None else replace(split_settings(), max_similarity=similarity)
+            pipeline.split = settings
+            pooled = DiarizationErrorRate(collar=0.0, skip_overlap=False)
+            for reference, file in zip([*references, long], files, strict=True):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    output = pipeline(file).speaker_diarization
+                if reference is long:
+                    long_der = DiarizationErrorRate(collar=0.0, skip_overlap=False)(
+                        long.reference(), output, uem=long.scored_region())
+                    speakers = len(output.labels())
+                else:
+                    pooled(reference.reference(), output, uem=reference.scored_region())
+            name = "no split" if similarity is None else f"{similarity:.2f}"
+            print(f"{name:>10} {100 * abs(pooled):11.1f} {100 * long_der:10.1f} {speakers:>15}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", default="0.1,0.2,0.3")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    parser.add_argument("--split", action="store_true", help="sweep the speaker-splitting similarity instead")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     references = shared_diarization_files(DATA)
+    if args.split:
+        split_sweep(references)
+        return
     results = []
     for step in (float(s) for s in args.steps.split(",")):
         started = time.perf_counter()

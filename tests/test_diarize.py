@@ -10,28 +10,32 @@ import numpy as np
 import pytest
 import torch
 import torchaudio.compliance.kaldi as kaldi
+from pyannote.metrics.diarization import DiarizationErrorRate
 
 from podium.diarize import weights
 from podium.diarize.campplus import CAMPPlus
 from podium.diarize.embedding import CamPlusPlus
 from podium.diarize.features import fbank
 from podium.diarize.pipeline import DiarizationResult, DiarizeOptions, Diarizer
-from podium.diarize.scoring import read_audio_16k, score, shared_diarization_files
+from podium.diarize.scoring import as_annotation, read_audio_16k, score, shared_diarization_files
 from podium.errors import ModelError, PodiumError
 
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILES = {f.id: f for f in shared_diarization_files(DATA)}
-# DER measured with the tuned defaults (benchmarks/diarize.py, CPU) plus a margin of ~5-9 points:
-# on 30 s files one clustering flip or boundary shift moves DER by several points.
+# DER measured with the defaults (benchmarks/diarize.py, CPU) plus a margin of ~5-9 points: on 30 s
+# files one clustering flip or boundary shift moves DER by several points.
 DER_BOUNDS = {
-    "pyannote_sample": 0.12,  # measured 0.072
-    "pyannote_debug_dev00": 0.45,  # 0.386
-    "pyannote_debug_dev01": 0.55,  # 0.468
-    "pyannote_debug_tst00": 0.58,  # 0.490
-    "pyannote_debug_tst01": 0.80,  # 0.721: one speaker found out of four
+    "pyannote_sample": 0.12,  # measured 0.078
+    "pyannote_debug_dev00": 0.25,  # 0.172 (0.320 before splitting mixed speakers: one speaker of two)
+    "pyannote_debug_dev01": 0.45,  # 0.361 (0.540)
+    "pyannote_debug_tst00": 0.62,  # 0.545: four speakers, up to four at once; at most two are found
+    "pyannote_debug_tst01": 0.75,  # 0.461, but only 6 s of speech: 0.46-0.72 across segmentation steps
 }
+# Over all five files together (each weighted by its speech), as the target is stated: the
+# first prototype scored 0.425. Measured 0.358; 0.411 without the speaker-splitting pass.
+POOLED_DER_BOUND = 0.39
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +54,24 @@ def test_der_below_measured_bound(diarizer: Diarizer, file_id: str) -> None:
     result = diarizer.diarize(read_audio_16k(reference.audio), uri=file_id)
     measured = score(reference.reference(), result.overlapping_turns, reference.scored_region())
     assert measured.der <= DER_BOUNDS[file_id], f"{file_id}: DER {measured.der:.3f}"
+
+
+def test_pooled_der_is_well_below_the_prototype(diarizer: Diarizer) -> None:
+    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
+    for reference in FILES.values():
+        result = diarizer.diarize(read_audio_16k(reference.audio), uri=reference.id)
+        metric(reference.reference(), as_annotation(result.overlapping_turns, reference.id),
+               uem=reference.scored_region())
+    assert abs(metric) <= POOLED_DER_BOUND, f"pooled DER {abs(metric):.3f}"
+
+
+def test_split_off_speakers_get_centroids_and_turns(diarizer: Diarizer) -> None:
+    result = diarizer.diarize(read_audio_16k(FILES["pyannote_debug_dev00"].audio))
+    assert len(result.speakers) == 2  # one of them split off by `podium.diarize.refine`
+    assert set(result.centroids) == set(result.speakers)
+    assert {turn.speaker for turn in result.turns} == set(result.speakers)
+    unsplit = Diarizer(DiarizeOptions(device="cpu", split_speakers=False))
+    assert len(unsplit.diarize(read_audio_16k(FILES["pyannote_debug_dev00"].audio)).speakers) == 1
 
 
 def test_sample_has_two_speakers_with_centroids(sample_result: DiarizationResult) -> None:

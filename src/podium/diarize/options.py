@@ -46,6 +46,8 @@ class DiarizeOptions:
                                    "are merged into the nearest large one", cli=False)
     min_duration_off: float = option(tuned.MIN_DURATION_OFF, "expert: fill gaps shorter than this (s) "
                                      "within one speaker's turns", cli=False)
+    split_speakers: bool = option(True, "split a speaker whose speech holds two clearly different voices "
+                                  "(fixes speakers merged by the segmentation model)")
     shared_frames: bool = option(True, "run CAM++ once over the file and pool every (chunk, speaker) "
                                  "from those frames; False = pyannote's per-pair embedding (much slower)",
                                  cli=False)

@@ -18,6 +18,7 @@ if not os.environ.get("HF_TOKEN"):
 
 import math
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,19 @@ import torch
 from pyannote.audio import Model
 from pyannote.audio.core.plda import PLDA
 from pyannote.audio.pipelines import SpeakerDiarization
-from pyannote.core import Annotation, SlidingWindowFeature
+from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
+from pyannote.core import Annotation, Segment, SlidingWindowFeature
 
 from podium.diarize import tuned, weights
-from podium.diarize.embedding import CamPlusPlus, chunk_embeddings, file_frames
+from podium.diarize.embedding import (
+    FRAME_SECONDS,
+    CamPlusPlus,
+    chunk_embeddings,
+    file_frames,
+    frame_set_embeddings,
+)
 from podium.diarize.options import OFFLINE, OFFLINE_HINT, SAMPLE_RATE, DiarizationResult, DiarizeOptions
+from podium.diarize.refine import SplitSettings, split_mixed_speakers
 from podium.errors import ModelError, PodiumError
 from podium.transcript import SpeakerTurn
 
@@ -43,12 +52,30 @@ class _NoPLDA(PLDA):
         pass
 
 
-class _SharedFrameDiarization(SpeakerDiarization):
-    """pyannote's pipeline with the embedding step computed from whole-file CAM++ frames."""
+# Where `get_embeddings` leaves the whole-file CAM++ frames for the speaker-splitting pass.
+FRAMES_KEY = "podium/campplus_frames"
 
-    def __init__(self, *args: Any, shared_frames: bool, **kwargs: Any) -> None:
+
+class _SharedFrameDiarization(SpeakerDiarization):
+    """pyannote's pipeline with the embedding step computed from whole-file CAM++ frames, followed
+    by splitting speakers that hold two voices (`podium.diarize.refine`) when `split` is given."""
+
+    def __init__(self, *args: Any, shared_frames: bool, split: SplitSettings | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shared_frames = shared_frames
+        self.split = split
+
+    def apply(self, file: Any, num_speakers: int | None = None, min_speakers: int | None = None,
+              max_speakers: int | None = None, **kwargs: Any) -> DiarizeOutput:
+        output = super().apply(file, num_speakers=num_speakers, min_speakers=min_speakers,
+                               max_speakers=max_speakers, **kwargs)
+        frames = file.get(FRAMES_KEY)
+        # A given number of speakers is final; without shared CAM++ frames there is nothing to split with.
+        if self.split is None or num_speakers is not None or frames is None:
+            return output
+        return _split_mixed_speakers(output, self._embedding.model_, frames,
+                                     replace(self.split, max_speakers=max_speakers),
+                                     self.segmentation.min_duration_off)
 
     def get_embeddings(self, file: Any, binary_segmentations: SlidingWindowFeature,
                        exclude_overlap: bool = False, hook: Any = None) -> np.ndarray:
@@ -65,6 +92,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
         waveform = file["waveform"][0].to(self.device)
         with torch.inference_mode():
             frames = file_frames(model, waveform, self.embedding_batch_size)
+            file[FRAMES_KEY] = frames
             # Pooling is cheap: many chunks per batch.
             masks = np.nan_to_num(binary_segmentations.data, nan=0.0)
             if exclude_overlap:
@@ -77,6 +105,63 @@ class _SharedFrameDiarization(SpeakerDiarization):
         if self.training:
             file["training_cache/shared_embeddings"] = embeddings
         return embeddings
+
+
+def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: torch.Tensor,
+                          settings: SplitSettings, min_duration_off: float) -> DiarizeOutput:
+    """`refine.split_mixed_speakers` on pyannote's output, on the CAM++ frame grid (20 ms)."""
+    labels = list(output.speaker_diarization.labels())
+    num_frames = frames.shape[-1]
+    activity = _as_matrix(output.speaker_diarization, labels, num_frames)
+
+    def embed(index_sets: list[np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            return frame_set_embeddings(model, frames, index_sets)
+
+    activity, moves = split_mixed_speakers(activity, embed, settings)
+    if not moves:
+        return output
+    taken = set(labels)
+    while len(labels) < activity.shape[1]:
+        label = f"SPEAKER_{len(taken):02d}"
+        while label in taken:
+            label += "'"
+        labels.append(label)
+        taken.add(label)
+    exclusive = _as_matrix(output.exclusive_speaker_diarization, labels, num_frames)
+    for move in moves:  # moved frames had one speaker, so the exclusive turns move with them
+        exclusive[move.frames] = False
+        exclusive[move.frames, move.target] = True
+    centroids = dict(zip(output.speaker_diarization.labels(), output.speaker_embeddings, strict=True))
+    changed = sorted({move.source for move in moves} | {move.target for move in moves})
+    solo = activity.sum(axis=1) == 1
+    for index, vector in zip(changed, embed([np.flatnonzero(activity[:, i] & solo) for i in changed]),
+                             strict=True):
+        centroids[labels[index]] = vector
+    uri = output.speaker_diarization.uri
+    diarization = _as_annotation(activity, labels, uri).support(collar=min_duration_off)
+    return DiarizeOutput(
+        speaker_diarization=diarization,
+        exclusive_speaker_diarization=_as_annotation(exclusive, labels, uri).support(collar=min_duration_off),
+        speaker_embeddings=np.stack([centroids[label] for label in diarization.labels()]))
+
+
+def _as_matrix(annotation: Annotation, labels: list[str], num_frames: int) -> np.ndarray:
+    matrix = np.zeros((num_frames, len(labels)), dtype=bool)
+    for segment, _, label in annotation.itertracks(yield_label=True):
+        first, last = round(segment.start / FRAME_SECONDS), round(segment.end / FRAME_SECONDS)
+        matrix[first:last, labels.index(label)] = True
+    return matrix
+
+
+def _as_annotation(matrix: np.ndarray, labels: list[str], uri: str | None) -> Annotation:
+    annotation = Annotation(uri=uri)
+    edges = np.diff(np.pad(matrix.astype(np.int8), ((1, 1), (0, 0))), axis=0)
+    for column, label in enumerate(labels):
+        starts, ends = np.flatnonzero(edges[:, column] == 1), np.flatnonzero(edges[:, column] == -1)
+        for start, end in zip(starts, ends, strict=True):
+            annotation[Segment(start * FRAME_SECONDS, end * FRAME_SECONDS), f"{label}@{start}"] = label
+    return annotation
 
 
 def _without_overlap(masks: np.ndarray, min_frames: int) -> np.ndarray:
@@ -104,7 +189,8 @@ class Diarizer:
                 segmentation_step=self.options.segmentation_step,
                 segmentation_batch_size=self.options.segmentation_batch_size,
                 embedding_batch_size=self.options.embedding_batch_size,
-                token=os.environ.get("HF_TOKEN"), shared_frames=self.options.shared_frames)
+                token=os.environ.get("HF_TOKEN"), shared_frames=self.options.shared_frames,
+                split=split_settings() if self.options.split_speakers else None)
         self.pipeline.instantiate({
             "segmentation": {"min_duration_off": self.options.min_duration_off},
             "clustering": {"method": tuned.CLUSTERING_METHOD, "threshold": self.options.clustering_threshold,
@@ -133,6 +219,16 @@ class Diarizer:
         with torch.inference_mode():
             vector = self.pipeline._embedding(waveform[None, None])[0]
         return _unit(vector)
+
+
+def split_settings() -> SplitSettings:
+    """The tuned settings of the speaker-splitting pass (`podium.diarize.tuned`), in CAM++ frames."""
+    def frames(seconds: float) -> int:
+        return round(seconds / FRAME_SECONDS)
+
+    return SplitSettings(window_frames=frames(tuned.SPLIT_WINDOW), hop_frames=frames(tuned.SPLIT_HOP),
+                         min_part_frames=frames(tuned.SPLIT_MIN_PART),
+                         max_similarity=tuned.SPLIT_MAX_SIMILARITY)
 
 
 def _as_waveform(samples: np.ndarray) -> torch.Tensor:

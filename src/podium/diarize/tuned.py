@@ -20,3 +20,15 @@ CLUSTERING_THRESHOLD = 0.45
 MIN_CLUSTER_SIZE = 12
 # Gaps shorter than this between turns of one speaker are filled (seconds).
 MIN_DURATION_OFF = 0.2
+
+# Splitting speakers that hold two voices (`podium.diarize.refine`); durations in seconds. Halves
+# less similar than SPLIT_MAX_SIMILARITY (cosine of CAM++ embeddings) are different people.
+# `benchmarks/tune_diarize.py --split`: pooled DER on the five shared files is 35.8% for every value
+# from 0.30 to 0.60 (41.1% without the pass); on the 10-minute loop (8 reference speakers) 0.40 does
+# best: 38.7% DER with 8 speakers, against 40.1% / 10 at 0.45, 44.1% / 6 at 0.35, 51.8% / 4 unsplit.
+# It sits at the low end of the gap between the enrollment calibration's different-speaker scores
+# (p95 0.19, max 0.41) and same-speaker scores (min 0.54): split only when clearly two voices.
+SPLIT_WINDOW = 1.5
+SPLIT_HOP = 0.75
+SPLIT_MIN_PART = 2.0
+SPLIT_MAX_SIMILARITY = 0.40

@@ -1,0 +1,165 @@
+"""Splitting speakers that hold two voices (`podium.diarize.refine`): hand-made cases with a toy
+embedding, then the real CAM++ frames of two shared recordings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from podium.diarize.refine import SplitSettings, split_mixed_speakers
+
+SETTINGS = SplitSettings(window_frames=10, hop_frames=5, min_part_frames=40, max_similarity=0.45)
+VOICES = np.eye(4)  # orthogonal toy voices: different people have similarity 0
+
+
+def toy_embed(voice_of_frame: np.ndarray):
+    """Embedding of a frame set = the normalised mean of its frames' voice vectors."""
+    def embed(index_sets: list[np.ndarray]) -> np.ndarray:
+        vectors = np.stack([VOICES[voice_of_frame[indices]].mean(axis=0) for indices in index_sets])
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return embed
+
+
+def one_speaker(num_frames: int) -> np.ndarray:
+    return np.ones((num_frames, 1), dtype=bool)
+
+
+def close(column: np.ndarray, expected: np.ndarray) -> bool:
+    """Equal but for frames near a voice change, which windows straddling it may give either way."""
+    return int(np.sum(column != expected)) <= SETTINGS.window_frames
+
+
+def test_two_voices_in_one_speaker_are_split_at_the_change() -> None:
+    voices = np.array([0] * 300 + [1] * 200)
+    activity, moves = split_mixed_speakers(one_speaker(500), toy_embed(voices), SETTINGS)
+    assert activity.shape == (500, 2)
+    assert len(moves) == 1 and moves[0].source == 0 and moves[0].target == 1
+    assert close(activity[:, 1], voices == 1)  # the smaller voice moved
+    assert close(activity[:, 0], voices == 0)
+    assert not np.any(activity[:, 0] & activity[:, 1])
+
+
+def test_one_voice_is_left_alone() -> None:
+    activity, moves = split_mixed_speakers(one_speaker(500), toy_embed(np.zeros(500, dtype=int)), SETTINGS)
+    assert moves == [] and activity.shape == (500, 1)
+
+
+def test_similar_halves_are_not_split() -> None:
+    # Two "voices" at cosine 0.6: above the threshold, so the same person.
+    global VOICES
+    saved = VOICES
+    VOICES = np.array([[1.0, 0.0], [0.6, 0.8]])
+    try:
+        activity, moves = split_mixed_speakers(one_speaker(400), toy_embed(np.repeat([0, 1], 200)), SETTINGS)
+    finally:
+        VOICES = saved
+    assert moves == [] and activity.shape == (400, 1)
+
+
+def test_a_half_that_sounds_like_another_speaker_joins_it() -> None:
+    voices = np.array([0] * 300 + [1] * 100 + [1] * 200)
+    activity = np.zeros((600, 2), dtype=bool)
+    activity[:400, 0] = True  # speaker 0 holds voice 0 and the first 100 frames of voice 1
+    activity[400:, 1] = True  # speaker 1 is voice 1
+    activity, moves = split_mixed_speakers(activity, toy_embed(voices), SETTINGS)
+    assert activity.shape == (600, 2), "no new speaker: voice 1 already has one"
+    assert [(m.source, m.target) for m in moves] == [(0, 1)]
+    assert close(activity[:, 1], voices == 1)
+
+
+def test_three_voices_end_up_as_three_speakers() -> None:
+    voices = np.array([0] * 300 + [1] * 200 + [2] * 150)
+    activity, moves = split_mixed_speakers(one_speaker(650), toy_embed(voices), SETTINGS)
+    assert activity.shape == (650, 3) and len(moves) == 2
+    for voice in range(3):
+        assert any(close(activity[:, column], voices == voice) for column in range(3))
+
+
+def test_overlapped_frames_keep_their_speakers() -> None:
+    voices = np.array([0] * 300 + [1] * 200)
+    activity = np.zeros((500, 2), dtype=bool)
+    activity[:, 0] = True
+    activity[450:, 1] = True  # overlap at the end: frames 450-499 have two speakers
+    result, moves = split_mixed_speakers(activity, toy_embed(voices), SETTINGS)
+    assert len(moves) == 1
+    assert result[450:, 0].all() and result[450:, 1].all(), "overlapped frames changed"
+    assert not np.any(np.isin(moves[0].frames, np.arange(450, 500)))
+
+
+def test_max_speakers_blocks_new_speakers() -> None:
+    voices = np.array([0] * 300 + [1] * 200)
+    settings = SplitSettings(**{**SETTINGS.__dict__, "max_speakers": 1})
+    activity, moves = split_mixed_speakers(one_speaker(500), toy_embed(voices), settings)
+    assert moves == [] and activity.shape == (500, 1)
+
+
+@pytest.mark.parametrize("minority", [0, 20, 39])
+def test_too_little_of_a_second_voice_is_not_a_speaker(minority: int) -> None:
+    voices = np.array([0] * (400 - minority) + [1] * minority)
+    activity, moves = split_mixed_speakers(one_speaker(400), toy_embed(voices), SETTINGS)
+    assert moves == [] and activity.shape == (400, 1)
+
+
+def test_no_speech_and_no_speakers() -> None:
+    activity, moves = split_mixed_speakers(np.zeros((100, 0), dtype=bool), toy_embed(np.zeros(100, int)),
+                                           SETTINGS)
+    assert moves == [] and activity.shape == (100, 0)
+    activity, moves = split_mixed_speakers(np.zeros((100, 2), dtype=bool), toy_embed(np.zeros(100, int)),
+                                           SETTINGS)
+    assert moves == [] and activity.shape == (100, 2)
+
+
+# --- real CAM++ frames -------------------------------------------------------------------------
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "asr"
+
+
+@pytest.fixture(scope="module")
+def campplus():
+    from podium.diarize import weights
+    from podium.diarize.embedding import CamPlusPlus
+
+    return CamPlusPlus.from_state_dict(weights.locate(weights.CAMPLUS))
+
+
+def _frames_and_embed(campplus, samples: np.ndarray):
+    import torch
+
+    from podium.diarize.embedding import file_frames, frame_set_embeddings
+
+    with torch.inference_mode():
+        frames = file_frames(campplus, torch.from_numpy(samples), batch_size=8)
+
+    def embed(index_sets: list[np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            return frame_set_embeddings(campplus, frames, index_sets)
+    return frames, embed
+
+
+def _real_settings():
+    from podium.diarize.pipeline import split_settings
+
+    return split_settings()
+
+
+@pytest.mark.slow
+def test_real_voices_two_readers_split_one_reader_does_not(campplus) -> None:
+    from podium.diarize.scoring import read_audio_16k
+
+    reader = np.concatenate([read_audio_16k(DATA / f"ljspeech_LJ001-000{i}.wav") for i in (1, 2, 3, 4)])
+    other = np.concatenate([read_audio_16k(DATA / f"ieee_S_0{n}.wav") for n in ("1_04", "2_01", "3_07")])
+
+    frames, embed = _frames_and_embed(campplus, reader)
+    activity, moves = split_mixed_speakers(one_speaker(frames.shape[-1]), embed, _real_settings())
+    assert moves == [], "one LJSpeech reader was split in two"
+
+    frames, embed = _frames_and_embed(campplus, np.concatenate([reader, other]))
+    activity, moves = split_mixed_speakers(one_speaker(frames.shape[-1]), embed, _real_settings())
+    assert activity.shape[1] == 2, "a female and a male reader stayed one speaker"
+    change = round(len(reader) / 16000 / 0.02)  # the junction, in 20 ms frames
+    reader_column = int(activity[:change].sum(axis=0).argmax())
+    # Every frame counts as speech here, pauses included, and pauses may go either way.
+    assert activity[:change, reader_column].mean() > 0.9
+    assert activity[change:, 1 - reader_column].mean() > 0.85
