@@ -163,3 +163,24 @@ def test_real_voices_two_readers_split_one_reader_does_not(campplus) -> None:
     # Every frame counts as speech here, pauses included, and pauses may go either way.
     assert activity[:change, reader_column].mean() > 0.9
     assert activity[change:, 1 - reader_column].mean() > 0.85
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("length", [75, 999, 1001, 1700])  # both sides of SHORT_SET_FRAMES
+def test_frame_set_embeddings_match_campplus_pooling(campplus, length: int) -> None:
+    import torch
+
+    from podium.diarize.scoring import read_audio_16k
+
+    reader = np.concatenate([read_audio_16k(DATA / f"ljspeech_LJ001-000{i}.wav") for i in range(1, 9)])
+    frames, embed = _frames_and_embed(campplus, reader)
+    first = 40
+    assert frames.shape[-1] >= first + length
+    indices = np.arange(first, first + length)
+    with torch.inference_mode():
+        expected = campplus.campplus.pool(frames[None, :, first:first + length])[0, 0]
+    expected = (expected / expected.norm()).numpy()
+    assert float(embed([indices])[0] @ expected) > 0.9999
+    # Non-contiguous sets pool exactly their frames, in any order.
+    scattered = np.concatenate([indices[::2], indices[1::2]])
+    assert float(embed([scattered])[0] @ expected) > 0.9999

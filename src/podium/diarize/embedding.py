@@ -123,7 +123,9 @@ def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.
     return embeddings.cpu().numpy()
 
 
-
+# `frame_set_embeddings` pools sets of up to this many frames together, this many sets at a time.
+SHORT_SET_FRAMES = 1000
+SHORT_SET_BATCH = 256
 
 
 def frame_set_embeddings(model: CamPlusPlus, frames: torch.Tensor,
@@ -145,11 +147,6 @@ def frame_set_embeddings(model: CamPlusPlus, frames: torch.Tensor,
     for row in sorted(set(range(len(index_sets))) - set(short)):  # whole speakers: read in pieces
         stats[row] = _long_set_statistics(frames, index_sets[row])
     return F.normalize(model.campplus.xvector.dense(stats), dim=-1).cpu().numpy()
-
-
-# Sets up to this many frames are pooled together, this many at a time.
-SHORT_SET_FRAMES = 1000
-SHORT_SET_BATCH = 256
 
 
 def _long_set_statistics(frames: torch.Tensor, indices: np.ndarray, piece: int = 16384) -> torch.Tensor:

@@ -16,6 +16,7 @@ os.environ["PYANNOTE_METRICS_ENABLED"] = "false"
 if not os.environ.get("HF_TOKEN"):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import itertools
 import math
 import warnings
 from dataclasses import replace
@@ -121,13 +122,11 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
     activity, moves = split_mixed_speakers(activity, embed, settings)
     if not moves:
         return output
-    taken = set(labels)
-    while len(labels) < activity.shape[1]:
-        label = f"SPEAKER_{len(taken):02d}"
-        while label in taken:
-            label += "'"
-        labels.append(label)
-        taken.add(label)
+    numbers = itertools.count(len(labels))
+    while len(labels) < activity.shape[1]:  # new speakers continue pyannote's SPEAKER_nn numbering
+        label = f"SPEAKER_{next(numbers):02d}"
+        if label not in labels:
+            labels.append(label)
     exclusive = _as_matrix(output.exclusive_speaker_diarization, labels, num_frames)
     for move in moves:  # moved frames had one speaker, so the exclusive turns move with them
         exclusive[move.frames] = False

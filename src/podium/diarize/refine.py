@@ -1,12 +1,13 @@
 """Split diarized speakers that hold two voices.
 
 segmentation-3.0 sometimes tracks two people as one local speaker across its 10 s window (on the
-AMI excerpts of ../shared/data it does so for minutes: a chunk's "speaker" is only 46-64% one
+AMI excerpts of ../shared/data it does so in four of six chunks: a chunk's "speaker" is 46-69% one
 person). pyannote then embeds the blend, and no clustering threshold can separate the two again.
 This pass looks inside each speaker instead: it embeds short windows of the speaker's solo speech,
 splits them in two (k-means), and keeps the split when the two halves, each embedded as a whole,
-sound like different people (cosine similarity below the enrollment threshold, which was calibrated
-on same/different-speaker pairs). A half that sounds like another existing speaker joins that one.
+sound like different people (cosine similarity below `tuned.SPLIT_MAX_SIMILARITY`, which sits in the
+gap between same- and different-speaker scores). A half that sounds like another existing speaker
+joins that one instead of becoming a new speaker.
 
 Pure over plain arrays: activity is a (frames, speakers) boolean matrix and `embed` maps lists of
 frame indices to unit-norm embeddings, so the pipeline passes CAM++ and tests pass anything.
