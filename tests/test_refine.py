@@ -14,10 +14,10 @@ SETTINGS = SplitSettings(window_frames=10, hop_frames=5, min_part_frames=40, max
 VOICES = np.eye(4)  # orthogonal toy voices: different people have similarity 0
 
 
-def toy_embed(voice_of_frame: np.ndarray):
+def toy_embed(voice_of_frame: np.ndarray, voices: np.ndarray = VOICES):
     """Embedding of a frame set = the normalised mean of its frames' voice vectors."""
     def embed(index_sets: list[np.ndarray]) -> np.ndarray:
-        vectors = np.stack([VOICES[voice_of_frame[indices]].mean(axis=0) for indices in index_sets])
+        vectors = np.stack([voices[voice_of_frame[indices]].mean(axis=0) for indices in index_sets])
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     return embed
 
@@ -48,13 +48,9 @@ def test_one_voice_is_left_alone() -> None:
 
 def test_similar_halves_are_not_split() -> None:
     # Two "voices" at cosine 0.6: above the threshold, so the same person.
-    global VOICES
-    saved = VOICES
-    VOICES = np.array([[1.0, 0.0], [0.6, 0.8]])
-    try:
-        activity, moves = split_mixed_speakers(one_speaker(400), toy_embed(np.repeat([0, 1], 200)), SETTINGS)
-    finally:
-        VOICES = saved
+    voices = np.array([[1.0, 0.0], [0.6, 0.8]])
+    embed = toy_embed(np.repeat([0, 1], 200), voices)
+    activity, moves = split_mixed_speakers(one_speaker(400), embed, SETTINGS)
     assert moves == [] and activity.shape == (400, 1)
 
 
