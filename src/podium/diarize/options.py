@@ -47,7 +47,8 @@ class DiarizeOptions:
     min_duration_off: float = option(tuned.MIN_DURATION_OFF, "expert: fill gaps shorter than this (s) "
                                      "within one speaker's turns", cli=False)
     split_speakers: bool = option(True, "split a speaker whose speech holds two clearly different voices "
-                                  "(fixes speakers merged by the segmentation model)")
+                                  "(fixes speakers merged by the segmentation model; needs the offline "
+                                  "CAM++ embedding)")
     shared_frames: bool = option(True, "run CAM++ once over the file and pool every (chunk, speaker) "
                                  "from those frames; False = pyannote's per-pair embedding (much slower)",
                                  cli=False)
