@@ -64,7 +64,7 @@ def load_average() -> str:
 
 
 def build_meeting_loop(folder: Path, loops: int) -> tuple[Path, float]:
-    """The shared diarization excerpts concatenated `loops` times (5 x 30 s each loop) as a 16 kHz wav.
+    """The five original diarization excerpts concatenated `loops` times (5 x 30 s each loop), 16 kHz wav.
 
     Reuses benchmarks/diarize.py's builder (its LOOPS constant sets the repeat count). Returns the wav
     and its duration in seconds."""
@@ -75,7 +75,8 @@ def build_meeting_loop(folder: Path, loops: int) -> tuple[Path, float]:
     from podium.diarize.scoring import shared_diarization_files
 
     diarize_benchmark.LOOPS = loops
-    long_file = diarize_benchmark.build_long_file(shared_diarization_files(SHARED_DATA), folder)
+    excerpts = diarize_benchmark.original_excerpts(shared_diarization_files(SHARED_DATA))
+    long_file = diarize_benchmark.build_long_file(excerpts, folder)
     import soundfile as sf
 
     return long_file.audio, sf.info(str(long_file.audio)).duration

@@ -1,11 +1,12 @@
-"""Diarization benchmark: podium (pyannote + CAM++) next to senko's own CPU pipeline, same run.
+"""Diarization benchmark: podium, podium's previous clustering, and senko, in one run.
 
-For each shared `diar` file and a ~10-minute file (the five files concatenated with ffmpeg, looped
-four times, references shifted to match) prints DER, JER (pyannote.metrics, inside the UEM, no
-collar, overlap scored), speaker-count error and speed (x realtime = audio seconds / wall seconds,
-models already loaded and warmed up on another file).
+On every shared `diar` recording (21) prints, per file and pooled per source: DER with no collar and
+with a 0.25 s collar, DER inside reference turns shorter than 2 s, JER, the speaker count (exact and
+off by one), and speed (x realtime = audio seconds / wall seconds, models loaded and warmed up). A
+~10-minute file (the five original excerpts looped four times, references shifted to match) measures
+speed on something longer. `--cv` adds the cross-validated tuning tables of `tune_diarize.py`.
 
-    .venv/bin/python benchmarks/diarize.py [--threads N] [--no-senko] [--enrollment-scores]
+    .venv/bin/python benchmarks/diarize.py [--threads N] [--no-senko] [--cv] [--enrollment-scores]
 
 `--enrollment-scores` prints same-speaker / different-speaker cosine scores of whole-clip CAM++
 embeddings on the shared speech (enrollment threshold calibration) instead.
@@ -21,13 +22,16 @@ import json
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
 
-from podium.diarize.pipeline import DiarizeOptions, Diarizer
+from podium.diarize.clustering import SpeakerClustering
+from podium.diarize.pipeline import DiarizeOptions, Diarizer, split_settings
 from podium.diarize.scoring import (
     ReferenceFile,
     Score,
@@ -37,13 +41,19 @@ from podium.diarize.scoring import (
     shared_diarization_files,
 )
 from podium.transcript import SpeakerTurn
+from tune_diarize import POOLED_HEADER, PREVIOUS, pooled, source
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 LOOPS = 4
 
 
+def original_excerpts(references: list[ReferenceFile]) -> list[ReferenceFile]:
+    """pyannote's sample and the four AMI excerpts: the five files podium was first tuned on."""
+    return [r for r in references if r.id.startswith("pyannote_")]
+
+
 def build_long_file(references: list[ReferenceFile], folder: Path) -> ReferenceFile:
-    """Concatenate the shared files LOOPS times as a 16-bit wav (senko reads nothing else).
+    """Concatenate the files LOOPS times as a 16-bit wav (senko reads nothing else).
 
     Decoded by ffmpeg and joined here: ffmpeg's concat demuxer garbles inputs of mixed sample
     formats (the sample is int16, the AMI excerpts float32)."""
@@ -62,7 +72,7 @@ def build_long_file(references: list[ReferenceFile], folder: Path) -> ReferenceF
 
 
 def pcm16_copy(reference: ReferenceFile, folder: Path) -> Path:
-    """senko reads 16-bit PCM wav files only; the shared AMI excerpts are float32."""
+    """senko reads 16-bit PCM wav files only; the shared recordings come as float32 wav and flac."""
     path = folder / f"{reference.id}.wav"
     if not path.exists():
         subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(reference.audio),
@@ -89,36 +99,47 @@ def run_senko(senko_diarizer: object, reference: ReferenceFile, folder: Path) ->
     return score(reference.reference(), turns, reference.scored_region()), elapsed
 
 
-def scored_speech(reference: ReferenceFile) -> float:
-    """Reference speaker time inside the UEM: DER's denominator, so the weight for pooling."""
-    annotation = reference.reference().crop(reference.scored_region())
-    return sum(segment.duration for segment, _ in annotation.itertracks())
+def previous_diarizer() -> Diarizer:
+    """The same models with podium 0.1.0's clustering, for a side-by-side row."""
+    diarizer = Diarizer(DiarizeOptions(device="cpu"))
+    diarizer.pipeline.clustering = SpeakerClustering(PREVIOUS.clustering)
+    diarizer.pipeline.split = replace(split_settings(), max_similarity=PREVIOUS.split_similarity)
+    return diarizer
 
 
-def print_table(rows: list[tuple[str, str, Score, float, float]], weights: dict[str, float]) -> None:
-    print(f"\n{'file':<22} {'system':<7} {'DER%':>6} {'JER%':>6} {'spk ref/hyp':>11} {'x RT':>7}")
+Run = Callable[[ReferenceFile], tuple[Score, float]]
+
+
+def print_tables(rows: list[tuple[str, str, Score, float, float]]) -> None:
+    print(f"\n{'file':<36} {'system':<9} {'DER%':>6} {'c.25%':>6} {'short%':>6} {'JER%':>6} "
+          f"{'spk ref/hyp':>11} {'x RT':>7}")
     for file_id, system, result, seconds, duration in rows:
-        speakers = f"{result.reference_speakers}/{result.hypothesis_speakers}"
-        print(f"{file_id:<22} {system:<7} {100 * result.der:6.1f} {100 * result.jer:6.1f} {speakers:>11} "
+        short = 100 * result.short_errors / result.short_total if result.short_total else 0.0
+        collar = 100 * result.errors[1] / max(result.total[1], 1e-9)
+        print(f"{file_id:<36} {system:<9} {100 * result.der:6.1f} {collar:6.1f} {short:6.1f} "
+              f"{100 * result.jer:6.1f} {result.reference_speakers:>5}/{result.hypothesis_speakers:<5} "
               f"{duration / seconds:7.1f}")
-    # Pooled over the five shared files (errors summed, as pyannote's metric does over files).
-    for system in dict.fromkeys(row[1] for row in rows):
-        pooled = [(result.der * weights[file_id], weights[file_id])
-                  for file_id, name, result, _, _ in rows if name == system and file_id in weights]
-        der = sum(error for error, _ in pooled) / sum(weight for _, weight in pooled)
-        print(f"{'five files, pooled':<22} {system:<7} {100 * der:6.1f}")
+    print(f"\n{'pooled':<26} {'system':<9} {POOLED_HEADER}   x RT")
+    systems = list(dict.fromkeys(row[1] for row in rows))
+    scored = [row for row in rows if row[0] != "long_10min"]
+    groups = ["all", *sorted({source(row[0]) for row in scored})]
+    for group, system in itertools.product(groups, systems):
+        chosen = [row for row in scored if row[1] == system and group in ("all", source(row[0]))]
+        speed = sum(row[4] for row in chosen) / sum(row[3] for row in chosen)
+        print(f"{group:<26} {system:<9} {pooled(row[2] for row in chosen).row()} {speed:6.1f}")
 
 
 def benchmark(args: argparse.Namespace) -> None:
     references = shared_diarization_files(DATA)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        files = [*references, build_long_file(references, folder)]
-        diarizer = Diarizer(DiarizeOptions(device="cpu"))
-        diarizer.diarize(read_audio_16k(references[0].audio))  # warm-up: first-call kernel setup
-        # The same pipeline without the pass that splits speakers holding two voices.
-        unsplit = Diarizer(DiarizeOptions(device="cpu", split_speakers=False)) if args.unsplit else None
-        senko_diarizer = None
+        files = [*references, build_long_file(original_excerpts(references), folder)]
+        podium = Diarizer(DiarizeOptions(device="cpu"))
+        podium.diarize(read_audio_16k(references[0].audio))  # warm-up: first-call kernel setup
+        systems: dict[str, Run] = {"podium": lambda r: run_podium(podium, r)}
+        if args.previous:
+            previous = previous_diarizer()
+            systems["previous"] = lambda r: run_podium(previous, r)
         if args.senko:
             import senko
 
@@ -126,18 +147,14 @@ def benchmark(args: argparse.Namespace) -> None:
                 senko_diarizer = senko.Diarizer(device="cpu", warmup=True, quiet=True)
             if args.threads:
                 torch.set_num_threads(args.threads)  # senko resets it to the core count
+            systems["senko"] = lambda r: run_senko(senko_diarizer, r, folder)
         rows = []
         for reference in files:
             duration = len(read_audio_16k(reference.audio)) / 16000
-            result, seconds = run_podium(diarizer, reference)
-            rows.append((reference.id.removeprefix("pyannote_"), "podium", result, seconds, duration))
-            if unsplit is not None:
-                result, seconds = run_podium(unsplit, reference)
-                rows.append((reference.id.removeprefix("pyannote_"), "unsplit", result, seconds, duration))
-            if senko_diarizer is not None:
-                result, seconds = run_senko(senko_diarizer, reference, folder)
-                rows.append((reference.id.removeprefix("pyannote_"), "senko", result, seconds, duration))
-        print_table(rows, {r.id.removeprefix("pyannote_"): scored_speech(r) for r in references})
+            for name, run in systems.items():
+                result, seconds = run(reference)
+                rows.append((reference.id, name, result, seconds, duration))
+        print_tables(rows)
         print(f"\ntorch threads: {torch.get_num_threads()}")
 
 
@@ -174,16 +191,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=0, help="torch threads for both systems (0 = default)")
     parser.add_argument("--no-senko", dest="senko", action="store_false")
-    parser.add_argument("--no-unsplit", dest="unsplit", action="store_false",
-                        help="skip the podium row without speaker splitting")
+    parser.add_argument("--no-previous", dest="previous", action="store_false",
+                        help="skip the row with podium 0.1.0's clustering")
+    parser.add_argument("--cv", action="store_true", help="also print the cross-validated tuning tables")
     parser.add_argument("--enrollment-scores", action="store_true")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.enrollment_scores:
         enrollment_scores()
-    else:
-        benchmark(args)
+        return
+    benchmark(args)
+    if args.cv:
+        import tune_diarize
+
+        tune_diarize.run(argparse.Namespace(methods="ahc,spectral,vbx", cache=None, oracle=True, stitched=8))
 
 
 if __name__ == "__main__":

@@ -1,141 +1,363 @@
-"""Grid search of the diarizer's clustering/segmentation hyper-parameters on the shared data.
+"""Cross-validated tuning of the diarizer's clustering on every shared `diar` recording.
 
-Procedure: for each segmentation step, segment and embed every shared `diar` file once (pyannote's
-training cache keeps them), then re-cluster for every (threshold, min_cluster_size,
-min_duration_off) of the grid and score DER over all files together (pyannote.metrics, inside the
-UEM, no collar, overlap scored). Prints the best settings and the DER surface around them.
+Each recording is segmented and embedded once (pyannote's training cache); every candidate setting
+then only re-clusters. A candidate is scored on all 21 recordings, and each tuned value is judged by
+leave-one-recording-out cross-validation: for every recording, the candidate with the lowest pooled
+DER (no collar; ties go to more exact speaker counts) on the OTHER recordings is applied to it, and
+the held-out results are pooled. VBx needs a fitted two-covariance model (no trained PLDA ships
+offline), so its model and values are chosen on the other sources and scored on the held-out source.
 
-Five 30-second files (2.5 minutes, 2-4 speakers) is a tiny development set: the winner is a
-sanity-checked default, not a measured optimum.
+`--oracle` prints the bound of any clustering on these segmentations: pyannote's OracleClustering,
+which gives every (chunk, speaker) to the reference speaker it overlaps most. `--stitched N` scores
+podium 0.1.0's clustering and today's defaults on N press briefings stitched from real voices
+(telephone band), where everyone but the main speaker talks 0.5-2 s at a time.
 
-`--split` instead sweeps the similarity below which a speaker's two halves count as two people
-(`podium.diarize.refine`), at the tuned defaults, on the five files pooled and on the ~10-minute
-loop of `benchmarks/diarize.py` (8 reference speakers).
-
-    .venv/bin/python benchmarks/tune_diarize.py [--steps 0.1,0.2] [--top 15] [--split]
+    .venv/bin/python benchmarks/tune_diarize.py [--methods ahc,spectral,vbx] [--cache FILE]
+                                                [--oracle] [--stitched N]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import tempfile
-import time
+import pickle
 import warnings
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import soundfile as sf
 import torch
-from pyannote.metrics.diarization import DiarizationErrorRate
+from pyannote.core import Annotation
 
+from podium.diarize.clustering import ClusteringSettings, SpeakerClustering, fit_vbx_model, unit
 from podium.diarize.pipeline import DiarizeOptions, Diarizer, split_settings
-from podium.diarize.scoring import ReferenceFile, shared_diarization_files
+from podium.diarize.scoring import ReferenceFile, Score, read_audio_16k, score, shared_diarization_files
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.40, 1.151, 0.05))
-MIN_CLUSTER_SIZES = (1, 3, 6, 12)
-MIN_DURATIONS_OFF = (0.0, 0.2, 0.5)
-METHODS = ("centroid", "average")
 
 
-def file_dict(reference: ReferenceFile) -> dict:
-    samples, rate = sf.read(reference.audio, dtype="float32")
-    assert rate == 16000 and samples.ndim == 1, f"{reference.audio}: expected 16 kHz mono"
-    return {"waveform": torch.from_numpy(samples)[None], "sample_rate": rate, "uri": reference.id}
+def source(file_id: str) -> str:
+    """The recording's source, for per-source tables and source folds."""
+    if file_id.startswith(("pyannote_", "ami")):
+        return "excerpts5"
+    return file_id.split("_")[0]
 
 
-def grid_for_step(step: float, references: list[ReferenceFile]) -> list[tuple[float, dict, list[float]]]:
-    diarizer = Diarizer(DiarizeOptions(segmentation_step=step, device="cpu"))
+@dataclass(frozen=True)
+class Candidate:
+    clustering: ClusteringSettings
+    split_similarity: float | None  # None: no speaker-splitting pass
+
+    @property
+    def name(self) -> str:
+        c = self.clustering
+        parts = [c.method, f"thr={c.threshold:g}", f"ratio={c.min_active_ratio:g}",
+                 f"keep={c.keep_distance}", f"split={self.split_similarity}"]
+        if c.method == "vbx":
+            parts += [f"Fa={c.vbx_fa:g}", f"Fb={c.vbx_fb:g}"]
+        return " ".join(parts)
+
+
+def prepare(diarizer: Diarizer, references: list[ReferenceFile]) -> dict[str, dict]:
+    """Segment and embed every recording once; returns pyannote file dicts holding the caches."""
     pipeline = diarizer.pipeline
-    pipeline.training = True  # cache segmentations and embeddings per file dict
-    files = [file_dict(r) for r in references]
-    results = []
-    for method, threshold, min_cluster_size, min_duration_off in itertools.product(
-            METHODS, THRESHOLDS, MIN_CLUSTER_SIZES, MIN_DURATIONS_OFF):
-        pipeline.instantiate({
-            "segmentation": {"min_duration_off": min_duration_off},
-            "clustering": {"method": method, "threshold": float(threshold),
-                           "min_cluster_size": min_cluster_size},
-        })
-        metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
-        per_file = []
-        for reference, file in zip(references, files, strict=True):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                output = pipeline(file)
-            per_file.append(metric(reference.reference(), output.speaker_diarization,
-                                   uem=reference.scored_region()))
-        params = {"step": step, "method": method, "threshold": float(threshold),
-                  "min_cluster_size": min_cluster_size, "min_duration_off": min_duration_off}
-        results.append((abs(metric), params, per_file))
-    return results
+    pipeline.training = True
+    files = {}
+    for reference in references:
+        samples = read_audio_16k(reference.audio)
+        file = {"waveform": torch.from_numpy(samples)[None], "sample_rate": 16000, "uri": reference.id}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pipeline(file)
+        file.pop("waveform")
+        files[reference.id] = file
+    return files
 
 
-SPLIT_SIMILARITIES = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+def load_or_prepare(diarizer: Diarizer, references: list[ReferenceFile], cache: Path | None
+                    ) -> dict[str, dict]:
+    if cache is not None and cache.exists():
+        with cache.open("rb") as handle:
+            return pickle.load(handle)
+    files = prepare(diarizer, references)
+    if cache is not None:
+        with cache.open("wb") as handle:
+            pickle.dump(files, handle)
+    return files
 
 
-def split_sweep(references: list[ReferenceFile]) -> None:
-    from diarize import build_long_file  # benchmarks/diarize.py, next to this script
+def diarize_cached(diarizer: Diarizer, file: dict, candidate: Candidate, **hints: int | None) -> Annotation:
+    pipeline = diarizer.pipeline
+    pipeline.training = True
+    pipeline.clustering = SpeakerClustering(candidate.clustering)
+    pipeline.split = (None if candidate.split_similarity is None
+                      else replace(split_settings(), max_similarity=candidate.split_similarity))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pipeline.apply(file, **hints).speaker_diarization
 
-    with tempfile.TemporaryDirectory() as tmp:
-        long = build_long_file(references, Path(tmp))
-        pipeline = Diarizer(DiarizeOptions(device="cpu")).pipeline
-        pipeline.training = True  # segment and embed each file once
-        files = [file_dict(r) for r in [*references, long]]
-        print(f"{'similarity':>10} {'DER 5 files':>11} {'DER 10 min':>10} {'speakers 10 min':>15}")
-        for similarity in (None, *SPLIT_SIMILARITIES):
-            settings = None if similarity is None else replace(split_settings(), max_similarity=similarity)
-            pipeline.split = settings
-            pooled = DiarizationErrorRate(collar=0.0, skip_overlap=False)
-            for reference, file in zip([*references, long], files, strict=True):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    output = pipeline(file).speaker_diarization
-                if reference is long:
-                    long_der = DiarizationErrorRate(collar=0.0, skip_overlap=False)(
-                        long.reference(), output, uem=long.scored_region())
-                    speakers = len(output.labels())
-                else:
-                    pooled(reference.reference(), output, uem=reference.scored_region())
-            name = "no split" if similarity is None else f"{similarity:.2f}"
-            print(f"{name:>10} {100 * abs(pooled):11.1f} {100 * long_der:10.1f} {speakers:>15}")
+
+def score_candidates(diarizer: Diarizer, files: dict[str, dict], references: dict[str, ReferenceFile],
+                     candidates: Iterable[Candidate], only: Iterable[str] | None = None
+                     ) -> dict[str, dict[str, Score]]:
+    """{candidate name: {file id: Score}}."""
+    ids = list(only or files)
+    table = {}
+    for candidate in candidates:
+        table[candidate.name] = {}
+        for file_id in ids:
+            hypothesis = diarize_cached(diarizer, files[file_id], candidate)
+            reference = references[file_id]
+            scored = score(reference.reference(), hypothesis, reference.scored_region())
+            table[candidate.name][file_id] = scored
+    return table
+
+
+@dataclass(frozen=True)
+class Pooled:
+    der: float
+    der_collar: float
+    short_der: float
+    jer: float  # mean over recordings (JER does not pool by seconds)
+    exact: int
+    off_by_one: int
+    count: int
+
+    def row(self) -> str:
+        return (f"{100 * self.der:5.1f} {100 * self.der_collar:5.1f} {100 * self.short_der:6.1f} "
+                f"{100 * self.jer:5.1f} {self.exact:>3}/{self.count:<3} {self.off_by_one:>3}/{self.count:<3}")
+
+
+POOLED_HEADER = "DER%  c.25% short% JER%  exact   off<=1"
+
+
+def pooled(scores: Iterable[Score]) -> Pooled:
+    scores = list(scores)
+    errors, totals = np.sum([s.errors for s in scores], axis=0), np.sum([s.total for s in scores], axis=0)
+    short_total = sum(s.short_total for s in scores)
+    return Pooled(der=errors[0] / totals[0], der_collar=errors[1] / totals[1],
+                  short_der=sum(s.short_errors for s in scores) / short_total if short_total else 0.0,
+                  jer=float(np.mean([s.jer for s in scores])),
+                  exact=sum(s.speaker_count_error == 0 for s in scores),
+                  off_by_one=sum(abs(s.speaker_count_error) <= 1 for s in scores), count=len(scores))
+
+
+def _rank(scores: Iterable[Score]) -> tuple[float, int]:
+    summary = pooled(scores)
+    return (round(summary.der, 4), -summary.exact)
+
+
+def leave_one_out(table: dict[str, dict[str, Score]]) -> tuple[dict[str, Score], dict[str, str]]:
+    """Held-out score of every recording under the candidate that did best on the others."""
+    files = list(next(iter(table.values())))
+    held_out, chosen = {}, {}
+    for file_id in files:
+        best = min(table, key=lambda name: _rank(s for f, s in table[name].items() if f != file_id))
+        held_out[file_id], chosen[file_id] = table[best][file_id], best
+    return held_out, chosen
+
+
+def labelled_embeddings(diarizer: Diarizer, files: dict[str, dict], references: dict[str, ReferenceFile],
+                        min_ratio: float = 0.2, purity: float = 0.7
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(unit embeddings, person, file id) of (chunk, speaker) pairs that the reference gives to one
+    person (at least `purity` of their active frames). Bank-call people keep their corpus ids."""
+    frames = diarizer.pipeline._segmentation.model.receptive_field
+    vectors, people, owners = [], [], []
+    for file_id, file in files.items():
+        reference = references[file_id].reference()
+        segmentation = file["training_cache/segmentation"]
+        embeddings = file["training_cache/shared_embeddings"]
+        labels = reference.labels()
+        for chunk in range(segmentation.data.shape[0]):
+            start = segmentation.sliding_window[chunk].start
+            for speaker in range(segmentation.data.shape[2]):
+                active = np.flatnonzero(segmentation.data[chunk, :, speaker] > 0)
+                too_short = active.size < min_ratio * segmentation.data.shape[1]
+                if too_short or np.isnan(embeddings[chunk, speaker]).any():
+                    continue
+                votes = np.zeros(len(labels))
+                for index in active[::5]:
+                    t = start + frames[int(index)].middle
+                    for segment, _, label in reference.itertracks(yield_label=True):
+                        if segment.start <= t < segment.end:
+                            votes[labels.index(label)] += 1
+                if votes.sum() == 0 or votes.max() < purity * votes.sum():
+                    continue
+                label = labels[int(votes.argmax())]
+                vectors.append(embeddings[chunk, speaker])
+                people.append(label if file_id.startswith("hvb") else f"{file_id}:{label}")
+                owners.append(file_id)
+    return unit(np.array(vectors)), np.array(people), np.array(owners)
+
+
+VBX_VALUES = {"dimension": (16, 32), "fa_fb": ((0.3, 5.0), (0.1, 5.0), (0.3, 15.0))}
+
+
+def vbx_by_source(diarizer: Diarizer, files: dict[str, dict], references: dict[str, ReferenceFile],
+                  base: Candidate) -> tuple[dict[str, Score], dict[str, str]]:
+    """VBx scored on each source with its model and values chosen on the other sources."""
+    vectors, people, owners = labelled_embeddings(diarizer, files, references)
+    held_out, chosen = {}, {}
+    for held in sorted({source(f) for f in files}):
+        training = [f for f in files if source(f) != held]
+        keep = np.array([source(o) != held for o in owners])
+        options = []
+        for dimension, (fa, fb) in itertools.product(VBX_VALUES["dimension"], VBX_VALUES["fa_fb"]):
+            model = fit_vbx_model(vectors[keep], people[keep], dimension)
+            clustering = replace(base.clustering, method="vbx", vbx=model, vbx_fa=fa, vbx_fb=fb)
+            candidate = replace(base, clustering=clustering)
+            options.append((candidate, f"dim={dimension} {candidate.name}"))
+        table = {name: score_candidates(diarizer, files, references, [c], only=training)[c.name]
+                 for c, name in options}
+        best = min(table, key=lambda name: _rank(table[name].values()))
+        candidate = next(c for c, name in options if name == best)
+        for file_id in (f for f in files if source(f) == held):
+            held_out[file_id] = score_candidates(diarizer, files, references, [candidate], only=[file_id]
+                                                 )[candidate.name][file_id]
+            chosen[file_id] = best
+    return held_out, chosen
+
+
+def oracle(diarizer: Diarizer, files: dict[str, dict], references: dict[str, ReferenceFile]
+           ) -> dict[str, Score]:
+    """Scores with each (chunk, speaker) given to its reference speaker: no clustering does better."""
+    from pyannote.audio.pipelines.clustering import OracleClustering
+
+    pipeline = diarizer.pipeline
+    pipeline.training, pipeline.split = True, None
+    pipeline.clustering = OracleClustering()
+    scores = {}
+    for file_id, file in files.items():
+        reference = references[file_id]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with_reference = {**file, "annotation": reference.reference(), "audio": str(reference.audio)}
+            output = pipeline.apply(with_reference)
+        scores[file_id] = score(reference.reference(), output.speaker_diarization, reference.scored_region())
+    return scores
+
+
+# podium 0.1.0: pyannote's clustering rule (2 s alone to be clustered, small clusters always merge)
+# and the speaker-splitting pass at 0.40.
+PREVIOUS = Candidate(ClusteringSettings(method="ahc", threshold=0.45, min_active_ratio=0.2), 0.40)
+
+
+def stitched(diarizer: Diarizer, count: int, candidates: list[Candidate]) -> None:
+    """Pooled scores on `count` stitched press briefings, and how many of their short-turn speakers
+    keep their own hypothesis speaker (the one holding most of their speech is not the main one's)."""
+    from pyannote.core import Segment, Timeline
+
+    from podium.diarize.scoring import as_annotation
+    from podium.evaluate.simulate import load_voices, press_briefing
+
+    voices = load_voices(DATA, telephone=True)
+    briefings = [press_briefing(voices, seed) for seed in range(count)]
+    pipeline = diarizer.pipeline
+    pipeline.training = True
+    files = []
+    for seed, briefing in enumerate(briefings):
+        file = {"waveform": torch.from_numpy(briefing.samples.astype(np.float32))[None],
+                "sample_rate": 16000, "uri": f"stitched{seed}"}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pipeline(file)
+        files.append(file)
+    for candidate in candidates:
+        scores, kept, total = [], 0, 0
+        for file, briefing in zip(files, briefings, strict=True):
+            reference = as_annotation(briefing.turns)
+            hypothesis = diarize_cached(diarizer, file, candidate)
+            scores.append(score(reference, hypothesis, Timeline([Segment(0, briefing.duration)])))
+            assert briefing.plan is not None
+            main = _owner(hypothesis, reference, briefing.plan.main)
+            owners = [_owner(hypothesis, reference, other) for other in briefing.plan.others]
+            kept += sum(owner not in (main, None) for owner in owners)
+            total += len(briefing.plan.others)
+        print(f"{'stitched ' + ('0.1.0' if candidate == PREVIOUS else 'defaults'):<34} {'briefings':<16} "
+              f"{pooled(scores).row()}  short-turn speakers kept apart {kept}/{total}")
+
+
+def _owner(hypothesis: Annotation, reference: Annotation, label: str) -> str | None:
+    timeline = reference.label_timeline(label)
+    shares = {h: hypothesis.label_timeline(h).crop(timeline).duration() for h in hypothesis.labels()}
+    return max(shares, key=lambda h: shares[h]) if shares and max(shares.values()) > 0 else None
+
+
+def grid(methods: Iterable[str]) -> list[Candidate]:
+    candidates = []
+    for method in methods:
+        if method == "ahc":
+            for threshold, ratio, keep, split in itertools.product(
+                    (0.4, 0.45, 0.5), (0.1, 0.2), (None, 0.5, 0.6), (0.4, 0.5, 0.55)):
+                candidates.append(Candidate(ClusteringSettings(
+                    method="ahc", threshold=threshold, min_active_ratio=ratio, keep_distance=keep), split))
+        elif method == "spectral":
+            for ratio, split in itertools.product((0.1, 0.2), (0.4, 0.55)):
+                settings = ClusteringSettings(method="spectral", min_active_ratio=ratio)
+                candidates.append(Candidate(settings, split))
+    return candidates
+
+
+def print_summary(label: str, scores: dict[str, Score]) -> None:
+    groups = {"all": list(scores)} | {name: [f for f in scores if source(f) == name]
+                                      for name in sorted({source(f) for f in scores})}
+    for name, ids in groups.items():
+        print(f"{label:<34} {name:<16} {pooled(scores[f] for f in ids).row()}")
+
+
+def run(args: argparse.Namespace, report: Callable[[str, dict[str, Score]], None] = print_summary) -> None:
+    references = {r.id: r for r in shared_diarization_files(DATA)}
+    diarizer = Diarizer(DiarizeOptions(device="cpu"))
+    files = load_or_prepare(diarizer, list(references.values()), args.cache)
+    methods = [m for m in args.methods.split(",") if m]
+    print(f"{'':<34} {'source':<16} {POOLED_HEADER}")
+    if args.oracle:
+        report("oracle clustering (a bound)", oracle(diarizer, files, references))
+    if args.stitched:
+        from podium.diarize.pipeline import clustering_settings
+
+        today = Candidate(clustering_settings(DiarizeOptions()), split_settings().max_similarity)
+        stitched(diarizer, args.stitched, [PREVIOUS, today])
+    for method in (m for m in methods if m != "vbx"):
+        table = score_candidates(diarizer, files, references, grid([method]))
+        best = min(table, key=lambda name: _rank(table[name].values()))
+        report(f"{method}: best in-sample", table[best])
+        held_out, chosen = leave_one_out(table)
+        report(f"{method}: leave-one-out CV", held_out)
+        print(f"  in-sample best: {best}")
+        for name, count in sorted(_count(chosen.values()).items(), key=lambda x: -x[1]):
+            print(f"  chosen for {count:>2} of {len(chosen)} held-out recordings: {name}")
+    if "vbx" in methods:
+        base = Candidate(ClusteringSettings(method="vbx"), split_settings().max_similarity)
+        held_out, chosen = vbx_by_source(diarizer, files, references, base)
+        report("vbx: leave-one-source-out CV", held_out)
+        for name, count in sorted(_count(chosen.values()).items(), key=lambda x: -x[1]):
+            print(f"  chosen for {count:>2} of {len(chosen)} held-out recordings: {name}")
+
+
+def _count(values: Iterable[Any]) -> dict[Any, int]:
+    counts: dict[Any, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", default="0.1,0.2,0.3")
-    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--methods", default="ahc,spectral,vbx")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="pickle of the segmented and embedded recordings (made if missing)")
+    parser.add_argument("--oracle", action="store_true", help="also score oracle clustering (a bound)")
+    parser.add_argument("--stitched", type=int, default=0, metavar="N",
+                        help="also score N stitched press briefings (0.1.0's clustering vs the defaults)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
-    parser.add_argument("--split", action="store_true", help="sweep the speaker-splitting similarity instead")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    references = shared_diarization_files(DATA)
-    if args.split:
-        split_sweep(references)
-        return
-    results = []
-    for step in (float(s) for s in args.steps.split(",")):
-        started = time.perf_counter()
-        results += grid_for_step(step, references)
-        print(f"step {step}: grid done in {time.perf_counter() - started:.0f} s")
-    results.sort(key=lambda r: (round(r[0], 4), -r[1]["step"], r[1]["min_duration_off"]))
-    names = " ".join(f"{r.id.removeprefix('pyannote_'):>9}" for r in references)
-    print(f"\n{'DER':>6} {'step':>5} {'method':>8} {'thr':>5} {'mcs':>4} {'off':>4}  {names}")
-    for der, params, per_file in results[: args.top]:
-        cells = " ".join(f"{100 * d:9.1f}" for d in per_file)
-        print(f"{100 * der:6.1f} {params['step']:5.2f} {params['method']:>8} {params['threshold']:5.2f} "
-              f"{params['min_cluster_size']:4d} {params['min_duration_off']:4.1f}  {cells}")
-    print("\nDER (all files) by threshold, best over min_cluster_size and min_duration_off:")
-    for step, method in sorted({(r[1]["step"], r[1]["method"]) for r in results}):
-        row = []
-        for threshold in THRESHOLDS:
-            best = min(r[0] for r in results if (r[1]["step"], r[1]["method"], r[1]["threshold"])
-                       == (step, method, threshold))
-            row.append(f"{threshold:.2f}:{100 * best:.1f}")
-        print(f"  step {step} {method}: " + " ".join(row))
+    run(args)
 
 
 if __name__ == "__main__":

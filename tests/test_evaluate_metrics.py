@@ -93,6 +93,85 @@ def test_wder_counts_hits_given_to_the_wrong_speaker() -> None:
     assert flagged == ["c"]
 
 
+def turns(*lines: tuple[str, float, float, str]) -> Reference:
+    """A reference of timed turns, as STM lines give them: (speaker, start, end, words)."""
+    utterances = tuple(Utterance(words, speaker=speaker, start=start, end=end)
+                       for speaker, start, end, words in lines)
+    return Reference(utterances=utterances, format="test")
+
+
+# Two long turns of A (3 s each) around two short answers of B (1 s and 1.5 s): 8 words in long
+# turns, 3 in short ones.
+BANK_CALL = turns(("A", 0.0, 3.0, "one two three four"), ("B", 3.0, 4.0, "yes"),
+                  ("A", 4.0, 7.0, "five six seven eight"), ("B", 7.0, 8.5, "no thanks"))
+
+
+def test_short_turn_wder_when_only_short_turn_words_are_wrong() -> None:
+    # hyp: s1 says everything but the last word, s2 says "thank" (a substitution, not a hit).
+    # Hits: (A,s1)=8, (B,s1)=2 ("yes", "no") -> s1->A; both B hits are speaker errors: WDER 2/10.
+    # Short turns: 3 reference words, 2 of them hits, both wrong -> 2/2; long turns: all 8 right.
+    hyp = text(("s1", "one two three four yes five six seven eight no"), ("s2", "thank"))
+    metrics = score(BANK_CALL, hyp, NONE)
+    assert (metrics["wder"]["speaker_errors"], metrics["wder"]["scored_words"]) == (2, 10)
+    short = metrics["wder_short"]
+    assert (short["speaker_errors"], short["scored_words"], short["reference_words"]) == (2, 2, 3)
+    assert short["value"] == pytest.approx(1.0)
+    assert short["short_turn_s"] == 2.0
+
+
+def test_short_turn_wder_when_only_long_turn_words_are_wrong() -> None:
+    # hyp: s1 "one two three", s2 "four yes", s1 "five ... eight", s2 "no thanks".
+    # Hits: (A,s1)=7, (A,s2)=1, (B,s2)=3 -> s1->A, s2->B; only "four" (A's long turn) is wrong:
+    # WDER 1/11, while the 3 short-turn words are all right -> 0/3 (a value, not None).
+    hyp = text(("s1", "one two three"), ("s2", "four yes"), ("s1", "five six seven eight"),
+               ("s2", "no thanks"))
+    metrics = score(BANK_CALL, hyp, NONE)
+    assert metrics["wder"]["value"] == pytest.approx(1 / 11)
+    short = metrics["wder_short"]
+    assert (short["speaker_errors"], short["scored_words"], short["value"]) == (0, 3, 0.0)
+    # Raising the limit past 3 s takes in every turn: the short-turn WDER becomes the WDER, 1/11.
+    everything = score(BANK_CALL, hyp, EvaluateOptions(normalize="none", short_turn_s=3.5))["wder_short"]
+    assert (everything["speaker_errors"], everything["scored_words"]) == (1, 11)
+
+
+def test_short_turn_limit_is_strictly_under_and_uses_the_whole_pair_mapping() -> None:
+    # Limit 1.5 s: "yes" (1.0 s) is in, "no thanks" (exactly 1.5 s) is out. Hits (A,s2)=4,
+    # (B,s2)=3, (A,s1)=4: s1->A, s2->B keeps 7 (the other way 4), so "yes" on s2 is right.
+    hyp = text(("s2", "one two three four yes"), ("s1", "five six seven eight"), ("s2", "no thanks"))
+    short = score(BANK_CALL, hyp, EvaluateOptions(normalize="none", short_turn_s=1.5))["wder_short"]
+    assert (short["speaker_errors"], short["scored_words"], short["reference_words"]) == (0, 1, 1)
+    # Now "yes" alone goes to s1, whom the whole pair maps to A (hits (A,s1)=8, (B,s1)=1, (B,s2)=2):
+    # a speaker error, although a mapping fitted to the short words only ({s1: B}) would call it right.
+    hyp = text(("s1", "one two three four yes five six seven eight"), ("s2", "no thanks"))
+    short = score(BANK_CALL, hyp, EvaluateOptions(normalize="none", short_turn_s=1.5))["wder_short"]
+    assert (short["speaker_errors"], short["scored_words"], short["value"]) == (1, 1, 1.0)
+
+
+def test_short_turn_wder_from_stm_lines_and_pooled() -> None:
+    # The interview STM has three 4 s lines: no word is in a turn under 2 s (scored, value None);
+    # with a 5 s limit every hit counts and the short-turn WDER equals the WDER, 2/12.
+    ref, hyp = read_reference(DATA / "interview_ref.stm"), read_reference(DATA / "interview_hyp.json")
+    default = score_pair(ref, hyp, EvaluateOptions(), pair_id="default")
+    assert default.metrics["wder_short"]["scored_words"] == 0
+    assert default.metrics["wder_short"]["value"] is None
+    wide = score_pair(ref, hyp, EvaluateOptions(short_turn_s=5.0), pair_id="wide")
+    wide_short = wide.metrics["wder_short"]
+    assert (wide_short["speaker_errors"], wide_short["scored_words"]) == (2, 12)
+    # pooled: errors summed over pairs (0 + 2) over scored words summed (0 + 12), not a mean of rates
+    overall = pool([default, wide])["wder_short"]
+    assert (overall["speaker_errors"], overall["scored_words"], overall["pairs"]) == (2, 12, 2)
+    assert overall["value"] == pytest.approx(2 / 12)
+
+
+def test_short_turn_wder_is_skipped_without_turn_times() -> None:
+    metrics = score(text(("A", "a b"), ("B", "c")), text(("s1", "a b"), ("s2", "c")), NONE)
+    assert metrics["wder"]["value"] == 0
+    assert metrics["wder_short"] == {"skipped": "reference has no turn times"}
+    # no hypothesis speakers: skipped for the same reason as WDER
+    no_speakers = score(BANK_CALL, text("one two"), NONE)["wder_short"]
+    assert no_speakers == {"skipped": "hypothesis has no speaker labels"}
+
+
 def test_der_and_jer_on_two_tiny_rttms() -> None:
     # ref A 0-10, B 10-20; hyp spk1 0-12, spk2 12-18 and 19-22; UEM 0-21. With spk1->A, spk2->B:
     # confusion 10-12 (2 s), missed 18-19 (1 s), false alarm 20-21 (1 s) over 20 s of speech.
@@ -205,3 +284,5 @@ def test_options_reject_bad_values() -> None:
         EvaluateOptions(normalize="fancy")
     with pytest.raises(ValueError, match="collar"):
         EvaluateOptions(collar=-1)
+    with pytest.raises(ValueError, match="short_turn_s"):
+        EvaluateOptions(short_turn_s=0)

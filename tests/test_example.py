@@ -79,5 +79,7 @@ def test_enrollment_names_the_enrolled_voice_only(shared_data: Path) -> None:
     transcript = Podium(TranscribeOptions(speakers=speakers)).transcribe(EXAMPLES / "briefing.mp4")
     named = {s.label: s.name for s in transcript.speakers}
     assert set(named.values()) == {"Secretary-General", "SPEAKER_1", "SPEAKER_3"}  # LJ's voice: nobody
-    by_turn = [transcript.speaker_name(s.speaker) for s in transcript.segments if s.start > 25.5][:1]
+    # The segment holding 00:28, well inside the answer that starts at 00:26: Whisper may stretch its
+    # first word back to 00:25.2 (machines differ), so the answer's start is no place to look.
+    by_turn = [transcript.speaker_name(s.speaker) for s in transcript.segments if s.start <= 28.0 < s.end]
     assert by_turn == ["Secretary-General"]  # the answer at 00:25

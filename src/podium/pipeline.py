@@ -111,7 +111,11 @@ class Podium:
     def diarize(self, audio: Audio) -> DiarizationResult | None:
         if not self.options.diarize.diarize or audio.samples.size == 0:
             return None
-        return self.diarizer.diarize(audio.samples)
+        # Enrolled voices are also looked for inside other speakers (a moderator merged into the
+        # main speaker gets their turns back), then name their speakers in `assemble`.
+        enrolled = self._enrollments()
+        voices = np.stack(list(enrolled.values())) if enrolled else None
+        return self.diarizer.diarize(audio.samples, voices=voices)
 
     def assemble(self, audio: Audio, asr: AsrResult, diarization: DiarizationResult | None) -> Transcript:
         """Fuse words and speaker turns into the final transcript (pure, fast)."""

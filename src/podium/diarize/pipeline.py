@@ -19,6 +19,7 @@ if not os.environ.get("HF_TOKEN"):
 import itertools
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
 from pyannote.core import Annotation, Segment, SlidingWindowFeature
 
 from podium.diarize import tuned, weights
+from podium.diarize.clustering import ClusteringSettings, SpeakerClustering
 from podium.diarize.embedding import (
     FRAME_SECONDS,
     CamPlusPlus,
@@ -41,6 +43,7 @@ from podium.diarize.embedding import (
 )
 from podium.diarize.options import OFFLINE, OFFLINE_HINT, SAMPLE_RATE, DiarizationResult, DiarizeOptions
 from podium.diarize.refine import SplitSettings, split_mixed_speakers
+from podium.diarize.voices import clip_embed, extract_enrolled_voices
 from podium.errors import ModelError, PodiumError
 from podium.transcript import SpeakerTurn
 
@@ -145,6 +148,40 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
         speaker_embeddings=np.stack([centroids[label] for label in diarization.labels()]))
 
 
+def _extract_voices(output: DiarizeOutput, embed: Callable[[list[np.ndarray]], np.ndarray],
+                    voices: np.ndarray, max_speakers: int | None, min_duration_off: float) -> DiarizeOutput:
+    """`voices.extract_enrolled_voices` on pyannote's output, on the CAM++ frame grid (20 ms)."""
+    labels = list(output.speaker_diarization.labels())
+    if not labels:
+        return output
+    num_frames = math.ceil(output.speaker_diarization.get_timeline().extent().end / FRAME_SECONDS) + 1
+    before = _as_matrix(output.speaker_diarization, labels, num_frames)
+    activity, _ = extract_enrolled_voices(before, embed, voices)
+    changed = np.flatnonzero((activity[:, : len(labels)] != before).any(axis=1))
+    kept = [column for column in range(activity.shape[1]) if activity[:, column].any()]
+    if changed.size == 0 or (max_speakers is not None and len(kept) > max_speakers):
+        return output
+    numbers = itertools.count(len(labels))
+    while len(labels) < activity.shape[1]:  # new speakers continue pyannote's SPEAKER_nn numbering
+        label = f"SPEAKER_{next(numbers):02d}"
+        if label not in labels:
+            labels.append(label)
+    exclusive = np.zeros_like(activity)
+    exclusive[:, : before.shape[1]] = _as_matrix(output.exclusive_speaker_diarization,
+                                                 labels[: before.shape[1]], num_frames)
+    exclusive[changed] = activity[changed]  # only solo frames move, so they stay exclusive
+    solo = activity.sum(axis=1) == 1
+    centroids = embed([np.flatnonzero(activity[:, column] & solo) for column in kept])
+    activity, exclusive, labels = activity[:, kept], exclusive[:, kept], [labels[c] for c in kept]
+    uri = output.speaker_diarization.uri
+    diarization = _as_annotation(activity, labels, uri).support(collar=min_duration_off)
+    by_label = dict(zip(labels, centroids, strict=True))
+    return DiarizeOutput(
+        speaker_diarization=diarization,
+        exclusive_speaker_diarization=_as_annotation(exclusive, labels, uri).support(collar=min_duration_off),
+        speaker_embeddings=np.stack([by_label[label] for label in diarization.labels()]))
+
+
 def _as_matrix(annotation: Annotation, labels: list[str], num_frames: int) -> np.ndarray:
     matrix = np.zeros((num_frames, len(labels)), dtype=bool)
     for segment, _, label in annotation.itertracks(yield_label=True):
@@ -190,14 +227,15 @@ class Diarizer:
                 embedding_batch_size=self.options.embedding_batch_size,
                 token=os.environ.get("HF_TOKEN"), shared_frames=self.options.shared_frames,
                 split=split_settings() if self.options.split_speakers else None)
-        self.pipeline.instantiate({
-            "segmentation": {"min_duration_off": self.options.min_duration_off},
-            "clustering": {"method": tuned.CLUSTERING_METHOD, "threshold": self.options.clustering_threshold,
-                           "min_cluster_size": self.options.min_cluster_size},
-        })
+        # pyannote's clustering step, replaced by one that keeps short turns (`podium.diarize.clustering`).
+        self.pipeline.clustering = SpeakerClustering(clustering_settings(self.options))
+        self.pipeline.instantiate({"segmentation": {"min_duration_off": self.options.min_duration_off}})
         self.pipeline.to(self.device)
 
-    def diarize(self, samples: np.ndarray, uri: str = "audio") -> DiarizationResult:
+    def diarize(self, samples: np.ndarray, uri: str = "audio", voices: np.ndarray | None = None
+                ) -> DiarizationResult:
+        """Speaker turns of `samples`. `voices` (E, 192): enrolled voices (`embed`) to look for inside
+        the speakers found, so that a voice merged into another speaker gets its own turns back."""
         waveform = _as_waveform(samples)
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
@@ -205,6 +243,11 @@ class Diarizer:
                                    num_speakers=self.options.num_speakers,
                                    min_speakers=self.options.min_speakers,
                                    max_speakers=self.options.max_speakers)
+            model = getattr(self.pipeline._embedding, "model_", None)
+            if voices is not None and len(voices) and self.options.num_speakers is None \
+                    and isinstance(model, CamPlusPlus):
+                output = _extract_voices(output, clip_embed(model, waveform.numpy()), np.asarray(voices),
+                                         self.options.max_speakers, self.options.min_duration_off)
         labels = output.speaker_diarization.labels()
         vectors = output.speaker_embeddings
         centroids = {label: _unit(vector) for label, vector in zip(labels, vectors, strict=True)}
@@ -218,6 +261,13 @@ class Diarizer:
         with torch.inference_mode():
             vector = self.pipeline._embedding(waveform[None, None])[0]
         return _unit(vector)
+
+
+def clustering_settings(options: DiarizeOptions) -> ClusteringSettings:
+    """The clustering step's settings: the tuned values (`podium.diarize.tuned`) and the options'."""
+    return ClusteringSettings(method=tuned.CLUSTERING_METHOD, threshold=options.clustering_threshold,
+                              min_active_ratio=tuned.MIN_ACTIVE_RATIO,
+                              min_cluster_size=options.min_cluster_size, keep_distance=tuned.KEEP_DISTANCE)
 
 
 def split_settings() -> SplitSettings:

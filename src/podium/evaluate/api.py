@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from podium.evaluate import metrics as m
-from podium.evaluate.normalize import DESCRIPTIONS, NORMALIZATIONS, get_normalizer, tokenize
+from podium.evaluate.normalize import (
+    DESCRIPTIONS,
+    NORMALIZATIONS,
+    Normalizer,
+    Token,
+    get_normalizer,
+    tokenize,
+)
 from podium.evaluate.readers import FORMATS, read_names, read_reference, read_uem
 from podium.evaluate.reference import NoTurns, Reference, Utterance, reference_from_transcript, speaker_turns
 from podium.options import option
@@ -36,6 +43,8 @@ class EvaluateOptions:
     collar: float = option(0.0, "seconds excluded from DER/JER around each reference speaker boundary "
                                 "(pyannote: centred on the boundary)", metavar="SECONDS")
     skip_overlap: bool = option(False, "leave overlapping speech out of DER/JER")
+    short_turn_s: float = option(m.SHORT_TURN_S, "also report WDER over the words of reference turns "
+                                 "(STM lines, cues, segments) shorter than this", metavar="SECONDS")
     names: str | None = option(None, "file of proper nouns, one per line, whose recall to report",
                                metavar="FILE")
     ref_format: str | None = option(None, "reference file format (default: from extension and content)",
@@ -48,6 +57,8 @@ class EvaluateOptions:
             raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, not {self.normalize!r}")
         if self.collar < 0:
             raise ValueError(f"collar must be >= 0 seconds, not {self.collar}")
+        if self.short_turn_s <= 0:
+            raise ValueError(f"short_turn_s must be > 0 seconds, not {self.short_turn_s}")
 
     @property
     def normalization(self) -> str:
@@ -96,10 +107,26 @@ class _WordScores:
     timing_errors: list[float] = field(default_factory=list)
 
 
+def tokens_with_turn_durations(ref: Reference, normalize: Normalizer
+                               ) -> tuple[tuple[Token, ...], tuple[float | None, ...]]:
+    """`tokenize(ref)`, and for each token the duration of the utterance (turn) it came from."""
+    tokens: list[Token] = []
+    durations: list[float | None] = []
+    for utterance in ref.utterances:
+        own = tokenize(Reference(utterances=(utterance,)), normalize)
+        duration = (utterance.end - utterance.start
+                    if utterance.start is not None and utterance.end is not None else None)
+        tokens.extend(own)
+        durations.extend([duration] * len(own))
+    return tuple(tokens), tuple(durations)
+
+
 def _score_words(ref: Reference, hyp: Reference, options: EvaluateOptions) -> _WordScores:
     normalize = get_normalizer(options.normalize)
-    ref_tokens, hyp_tokens = tokenize(ref, normalize), tokenize(hyp, normalize)
-    keys = ("wer", "cer", "cpwer", "wder", *(("names",) if options.names else ()), "word_timing")
+    ref_tokens, turn_durations = tokens_with_turn_durations(ref, normalize)
+    hyp_tokens = tokenize(hyp, normalize)
+    keys = ("wer", "cer", "cpwer", "wder", "wder_short", *(("names",) if options.names else ()),
+            "word_timing")
     names = read_names(options.names) if options.names else ()
     if not ref_tokens:
         reason = (f"reference ({ref.format}) has no text" if not ref.has_text
@@ -113,6 +140,11 @@ def _score_words(ref: Reference, hyp: Reference, options: EvaluateOptions) -> _W
         scores.metrics["wder"], scores.mapping = m.wder(scores.alignment)
     except m.Skipped as reason:
         scores.metrics["wder"] = {"skipped": str(reason)}
+    if "skipped" in scores.metrics["wder"]:
+        scores.metrics["wder_short"] = dict(scores.metrics["wder"])
+    else:
+        scores.metrics["wder_short"] = _attempt(lambda: m.short_turn_wder(
+            scores.alignment, scores.mapping, turn_durations, options.short_turn_s))
     if names:
         scores.metrics["names"] = m.names_recall(names, ref_tokens, hyp_tokens, normalize)
     try:
@@ -142,7 +174,7 @@ def score_pair(ref: Reference, hyp: Reference, options: EvaluateOptions, *, uem:
     """Every metric that applies to this pair, with the alignment and turns behind them."""
     words = _score_words(ref, hyp, options)
     speakers, der_mapping = _score_speakers(ref, hyp, options, uem)
-    order = ("wer", "cer", "cpwer", "wder", "der", "jer", "names", "word_timing")
+    order = ("wer", "cer", "cpwer", "wder", "wder_short", "der", "jer", "names", "word_timing")
     metrics = {**words.metrics, **speakers}
     metrics = {key: metrics[key] for key in order if key in metrics}
     return PairResult(id=pair_id, metrics=metrics, ref_format=ref.format, hyp_format=hyp.format,
@@ -253,6 +285,9 @@ def _pool_one(key: str, parts: Sequence[dict[str, Any]], results: Sequence[PairR
         return _pooled_ratio(parts, ("errors",), "length")
     if key == "wder":
         return _pooled_ratio(parts, ("speaker_errors",), "scored_words")
+    if key == "wder_short":
+        return _pooled_ratio(parts, ("speaker_errors",), "scored_words", keep=("short_turn_s",)) | {
+            "reference_words": _sum(parts, "reference_words")}
     if key == "der":
         return _pooled_ratio(parts, ("false_alarm", "missed_detection", "confusion"), "total",
                              keep=("collar", "skip_overlap"))

@@ -23,6 +23,9 @@ from podium.evaluate.normalize import Normalizer, Token
 from podium.transcript import SpeakerTurn
 
 NO_SPEAKER = "(no speaker)"
+# WDER is also reported over words whose reference turn (STM line, caption cue, segment) is shorter
+# than this: quick back-channels and answers are where diarization gives words to the wrong speaker.
+SHORT_TURN_S = 2.0
 
 
 class Skipped(Exception):
@@ -156,6 +159,27 @@ def is_speaker_error(word: AlignedWord, mapping: dict[str, str]) -> bool:
     if word.op != "equal" or word.ref is None or word.hyp is None or word.ref.speaker is None:
         return False
     return mapping.get(word.hyp.speaker or NO_SPEAKER) != word.ref.speaker
+
+
+def short_turn_wder(alignment: Sequence[AlignedWord], mapping: dict[str, str],
+                    turn_durations: Sequence[float | None],
+                    short_turn_s: float = SHORT_TURN_S) -> dict[str, Any]:
+    """WDER over the reference words whose reference turn lasts under `short_turn_s` seconds.
+
+    `turn_durations` has one entry per reference token, in order (None: the turn has no times);
+    `mapping` is the whole pair's hyp -> ref mapping from `wder`, not one refitted to the subset.
+    """
+    refs = [a for a in alignment if a.ref is not None]
+    if len(refs) != len(turn_durations):
+        raise ValueError(f"{len(turn_durations)} turn durations for {len(refs)} reference words")
+    if all(d is None for d in turn_durations):
+        raise Skipped("reference has no turn times")
+    short = [a for a, d in zip(refs, turn_durations, strict=True) if d is not None and d < short_turn_s]
+    hits = [a for a in short if a.op == "equal" and a.hyp is not None and a.ref is not None
+            and a.ref.speaker is not None]
+    errors = sum(1 for a in hits if is_speaker_error(a, mapping))
+    return {"value": rate(errors, len(hits)), "speaker_errors": errors, "scored_words": len(hits),
+            "reference_words": len(short), "short_turn_s": short_turn_s}
 
 
 # --- diarization: DER and JER -------------------------------------------------------------------

@@ -15,8 +15,8 @@ from podium.options import as_dict
 Metrics = dict[str, dict[str, Any]]
 NOT_SCORED = "–"
 
-LABELS = {"wer": "WER", "cer": "CER", "cpwer": "cpWER", "wder": "WDER", "der": "DER", "jer": "JER",
-          "names": "Names", "word_timing": "Word start error"}
+LABELS = {"wer": "WER", "cer": "CER", "cpwer": "cpWER", "wder": "WDER", "wder_short": "WDER short turns",
+          "der": "DER", "jer": "JER", "names": "Names", "word_timing": "Word start error"}
 
 
 def percent(metric: dict[str, Any] | None) -> str:
@@ -39,6 +39,13 @@ def _names(metrics: Metrics) -> str:
     return f"{names['found']}/{names['total']} ({percent(names)})" if names["total"] else "0/0"
 
 
+def _wder_short(metrics: Metrics) -> str:
+    short = metrics.get("wder_short", {})
+    if "scored_words" not in short:
+        return NOT_SCORED
+    return f"{percent(short)} of {short['scored_words']}"
+
+
 def _timing(metrics: Metrics) -> str:
     timing = metrics.get("word_timing", {})
     return f"{timing['value']:.2f} s" if "value" in timing else NOT_SCORED
@@ -53,6 +60,7 @@ COLUMNS: tuple[tuple[str, str, Callable[[Metrics], str]], ...] = (
     ("wder", "WDER", lambda ms: percent(ms.get("wder"))),
     ("der", "DER", lambda ms: percent(ms.get("der"))),
     ("jer", "JER", lambda ms: percent(ms.get("jer"))),
+    ("wder_short", "WDER short", _wder_short),
     ("names", "Names", _names),
     ("word_timing", "Start err.", _timing),
 )
@@ -92,6 +100,8 @@ def settings_lines(options: EvaluateOptions) -> list[str]:
     lines = [f"Text normalisation: {options.normalization}",
              f"DER/JER: collar {options.collar:g} s, overlapping speech "
              f"{'excluded' if options.skip_overlap else 'included'}",
+             f"WDER short: WDER over the correctly recognised words of reference turns under "
+             f"{options.short_turn_s:g} s (same speaker mapping as WDER); 'of N' counts those words",
              "Overall rates are pooled: errors summed over all pairs divided by their summed reference"]
     if options.names:
         lines.append(f"Names from {options.names}")

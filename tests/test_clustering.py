@@ -1,0 +1,139 @@
+"""Clustering of chunk embeddings (`podium.diarize.clustering`): hand-made embeddings whose
+distances are known, every method, and the speaker-count hints."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from pyannote.core import SlidingWindow, SlidingWindowFeature
+
+from podium.diarize.clustering import (
+    ClusteringSettings,
+    SpeakerBounds,
+    SpeakerClustering,
+    ahc,
+    fit_vbx_model,
+    spectral,
+    unit,
+    vbx,
+)
+
+DIMENSION = 16
+
+
+def voices(count: int, seed: int = 0) -> np.ndarray:
+    """`count` orthogonal unit voices."""
+    basis, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(DIMENSION, DIMENSION)))
+    return basis[:count]
+
+
+def samples(voice: np.ndarray, count: int, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """Noisy unit embeddings of one voice (cosine to the voice about 1 / sqrt(1 + noise^2 * D))."""
+    return unit(voice + noise * rng.normal(size=(count, DIMENSION)))
+
+
+def groups(labels: np.ndarray, sizes: list[int]) -> list[set[int]]:
+    """The labels given to each consecutive block of `sizes` items."""
+    edges = np.cumsum([0, *sizes])
+    return [set(labels[a:b].tolist()) for a, b in itertools.pairwise(edges)]
+
+
+FREE = SpeakerBounds(1, 50)
+
+
+def test_ahc_separates_two_voices() -> None:
+    rng = np.random.default_rng(1)
+    v = voices(2)
+    labels = ahc(np.concatenate([samples(v[0], 30, 0.1, rng), samples(v[1], 20, 0.1, rng)]),
+                 ClusteringSettings(), FREE)
+    first, second = groups(labels, [30, 20])
+    assert len(first) == 1 and len(second) == 1 and first != second
+
+
+def test_a_small_distinct_voice_is_kept_when_distances_decide() -> None:
+    rng = np.random.default_rng(2)
+    v = voices(2)
+    vectors = np.concatenate([samples(v[0], 40, 0.1, rng), samples(v[1], 3, 0.1, rng)])
+    # pyannote's rule: 3 members < min_cluster_size, so the moderator joins the main speaker.
+    merged = ahc(vectors, ClusteringSettings(min_cluster_size=12), FREE)
+    assert merged.max() == 0
+    # Podium's: the moderator sounds like nobody else (centroid distance ~1 > 0.5), so stays.
+    kept = ahc(vectors, ClusteringSettings(min_cluster_size=12, keep_distance=0.5), FREE)
+    main, moderator = groups(kept, [40, 3])
+    assert len(main) == 1 and len(moderator) == 1 and main != moderator
+
+
+def test_a_small_cluster_that_sounds_like_a_large_one_still_merges() -> None:
+    rng = np.random.default_rng(3)
+    v = voices(2)
+    near = unit(v[0] + 0.8 * v[1])  # cosine ~0.78 to the main voice: distance ~0.22 < 0.5
+    vectors = np.concatenate([samples(v[0], 40, 0.05, rng), samples(near, 3, 0.05, rng)])
+    labels = ahc(vectors, ClusteringSettings(threshold=0.1, min_cluster_size=12, keep_distance=0.5), FREE)
+    assert labels.max() == 0
+
+
+@pytest.mark.parametrize("method", ["ahc", "spectral", "vbx"])
+def test_every_method_honours_the_speaker_hints(method: str) -> None:
+    rng = np.random.default_rng(4)
+    v = voices(4)
+    sizes = [20, 15, 12, 10]
+    vectors = np.concatenate([samples(v[k], n, 0.08, rng) for k, n in enumerate(sizes)])
+    people = np.repeat(np.arange(4), sizes)
+    settings = ClusteringSettings(method=method, vbx=fit_vbx_model(vectors, people, 8))
+    cluster = {"ahc": ahc, "spectral": spectral, "vbx": vbx}[method]
+    free = cluster(vectors, settings, FREE)
+    assert free.max() + 1 == 4
+    assert all(len(g) == 1 for g in groups(free, sizes))
+    assert cluster(vectors, settings, SpeakerBounds(2, 2, 2)).max() + 1 == 2
+    assert cluster(vectors, settings, SpeakerBounds(6, 6, 6)).max() + 1 == 6
+    assert cluster(vectors, settings, SpeakerBounds(1, 3)).max() + 1 <= 3
+    assert cluster(vectors, settings, SpeakerBounds(5, 50)).max() + 1 >= 5
+
+
+def test_vbx_needs_a_model() -> None:
+    with pytest.raises(ValueError, match="VbxModel"):
+        vbx(unit(np.ones((3, DIMENSION))), ClusteringSettings(method="vbx"), FREE)
+
+
+def segmentation(active: np.ndarray) -> SlidingWindowFeature:
+    """(chunks, frames, speakers) binary activity as pyannote passes it."""
+    return SlidingWindowFeature(active.astype(float), SlidingWindow(start=0.0, duration=10.0, step=5.0))
+
+
+def test_short_turns_are_clustered_above_the_active_ratio_and_assigned_below_it() -> None:
+    rng = np.random.default_rng(5)
+    v = voices(2)
+    chunks, frames = 12, 100
+    active = np.zeros((chunks, frames, 3), dtype=bool)
+    active[:, :80, 0] = True  # the main speaker, 8 s alone in every chunk
+    embeddings = np.full((chunks, 3, DIMENSION), np.nan)
+    embeddings[:, 0] = samples(v[0], chunks, 0.1, rng)
+    for chunk, seconds in ((1, 1.5), (4, 1.2), (7, 1.6), (10, 0.5)):  # the moderator's short turns
+        active[chunk, 80:80 + int(10 * seconds), 1] = True
+        embeddings[chunk, 1] = samples(v[1], 1, 0.1, rng)[0]
+    settings = ClusteringSettings(min_active_ratio=0.1, keep_distance=0.5)
+    hard, soft, centroids = SpeakerClustering(settings)(embeddings, segmentation(active))
+    assert len(centroids) == 2 and soft.shape == (chunks, 3, 2)
+    main = hard[0, 0]
+    assert set(hard[:, 0].tolist()) == {main}
+    # 1.2-1.6 s turns were clustered as a speaker of their own; the 0.5 s one joined the nearest voice.
+    assert {hard[c, 1] for c in (1, 4, 7, 10)} == {1 - main}
+    previous = ClusteringSettings(min_active_ratio=0.2)  # pyannote's rule: 2 s alone, sizes decide
+    hard, _, centroids = SpeakerClustering(previous)(embeddings, segmentation(active))
+    assert len(centroids) == 1
+
+
+def test_hints_reach_the_clustering_through_the_adapter() -> None:
+    rng = np.random.default_rng(6)
+    v = voices(3)
+    chunks, frames = 9, 100
+    active = np.zeros((chunks, frames, 3), dtype=bool)
+    active[:, :50, 0] = True
+    active[:, 50:, 1] = True
+    embeddings = np.stack([samples(v[c % 3], 3, 0.1, rng) for c in range(chunks)])
+    clustering = SpeakerClustering(ClusteringSettings())
+    assert len(clustering(embeddings, segmentation(active))[2]) == 3
+    assert len(clustering(embeddings, segmentation(active), num_clusters=2)[2]) == 2
+    assert len(clustering(embeddings, segmentation(active), max_clusters=1)[2]) == 1
