@@ -257,6 +257,7 @@ def stitched(diarizer: Diarizer, count: int, candidates: list[Candidate]) -> Non
     briefings = [press_briefing(voices, seed) for seed in range(count)]
     pipeline = diarizer.pipeline
     pipeline.training = True
+    pipeline.clustering = SpeakerClustering(candidates[0].clustering)  # (after `oracle`) any real one
     files = []
     for seed, briefing in enumerate(briefings):
         file = {"waveform": torch.from_numpy(briefing.samples.astype(np.float32))[None],

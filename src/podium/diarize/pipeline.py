@@ -125,11 +125,7 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
     activity, moves = split_mixed_speakers(activity, embed, settings)
     if not moves:
         return output
-    numbers = itertools.count(len(labels))
-    while len(labels) < activity.shape[1]:  # new speakers continue pyannote's SPEAKER_nn numbering
-        label = f"SPEAKER_{next(numbers):02d}"
-        if label not in labels:
-            labels.append(label)
+    labels = _with_new_labels(labels, activity.shape[1])
     exclusive = _as_matrix(output.exclusive_speaker_diarization, labels, num_frames)
     for move in moves:  # moved frames had one speaker, so the exclusive turns move with them
         exclusive[move.frames] = False
@@ -140,12 +136,8 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
     for index, vector in zip(changed, embed([np.flatnonzero(activity[:, i] & solo) for i in changed]),
                              strict=True):
         centroids[labels[index]] = vector
-    uri = output.speaker_diarization.uri
-    diarization = _as_annotation(activity, labels, uri).support(collar=min_duration_off)
-    return DiarizeOutput(
-        speaker_diarization=diarization,
-        exclusive_speaker_diarization=_as_annotation(exclusive, labels, uri).support(collar=min_duration_off),
-        speaker_embeddings=np.stack([centroids[label] for label in diarization.labels()]))
+    return _as_output(activity, exclusive, labels, centroids, output.speaker_diarization.uri,
+                      min_duration_off)
 
 
 def _extract_voices(output: DiarizeOutput, embed: Callable[[list[np.ndarray]], np.ndarray],
@@ -161,11 +153,7 @@ def _extract_voices(output: DiarizeOutput, embed: Callable[[list[np.ndarray]], n
     kept = [column for column in range(activity.shape[1]) if activity[:, column].any()]
     if changed.size == 0 or (max_speakers is not None and len(kept) > max_speakers):
         return output
-    numbers = itertools.count(len(labels))
-    while len(labels) < activity.shape[1]:  # new speakers continue pyannote's SPEAKER_nn numbering
-        label = f"SPEAKER_{next(numbers):02d}"
-        if label not in labels:
-            labels.append(label)
+    labels = _with_new_labels(labels, activity.shape[1])
     exclusive = np.zeros_like(activity)
     exclusive[:, : before.shape[1]] = _as_matrix(output.exclusive_speaker_diarization,
                                                  labels[: before.shape[1]], num_frames)
@@ -173,13 +161,27 @@ def _extract_voices(output: DiarizeOutput, embed: Callable[[list[np.ndarray]], n
     solo = activity.sum(axis=1) == 1
     centroids = embed([np.flatnonzero(activity[:, column] & solo) for column in kept])
     activity, exclusive, labels = activity[:, kept], exclusive[:, kept], [labels[c] for c in kept]
-    uri = output.speaker_diarization.uri
+    return _as_output(activity, exclusive, labels, dict(zip(labels, centroids, strict=True)),
+                      output.speaker_diarization.uri, min_duration_off)
+
+
+def _with_new_labels(labels: list[str], count: int) -> list[str]:
+    """`labels` extended to `count`: new speakers continue pyannote's SPEAKER_nn numbering."""
+    labels, numbers = list(labels), itertools.count(len(labels))
+    while len(labels) < count:
+        label = f"SPEAKER_{next(numbers):02d}"
+        if label not in labels:
+            labels.append(label)
+    return labels
+
+
+def _as_output(activity: np.ndarray, exclusive: np.ndarray, labels: list[str],
+               centroids: dict[str, np.ndarray], uri: str | None, min_duration_off: float) -> DiarizeOutput:
     diarization = _as_annotation(activity, labels, uri).support(collar=min_duration_off)
-    by_label = dict(zip(labels, centroids, strict=True))
     return DiarizeOutput(
         speaker_diarization=diarization,
         exclusive_speaker_diarization=_as_annotation(exclusive, labels, uri).support(collar=min_duration_off),
-        speaker_embeddings=np.stack([by_label[label] for label in diarization.labels()]))
+        speaker_embeddings=np.stack([centroids[label] for label in diarization.labels()]))
 
 
 def _as_matrix(annotation: Annotation, labels: list[str], num_frames: int) -> np.ndarray:
