@@ -29,8 +29,6 @@ from scipy.linalg import eigh
 from scipy.special import softmax
 from sklearn.cluster import KMeans
 
-METHODS = ("ahc", "spectral", "vbx")
-
 
 @dataclass(frozen=True)
 class ClusteringSettings:
@@ -39,7 +37,6 @@ class ClusteringSettings:
     min_active_ratio: float = 0.2  # share of the chunk a speaker must hold alone to be clustered
     min_cluster_size: int = 12  # clusters with fewer members are "small" (capped at 10% of members)
     keep_distance: float | None = None  # a small cluster this far from every large one is kept
-    constrained: bool = False  # the local speakers of one chunk go to different speakers
     max_spectral_speakers: int = 10
     vbx: VbxModel | None = None
     vbx_fa: float = 0.3
@@ -207,6 +204,8 @@ class SpeakerClustering(BaseClustering):
     def __call__(self, embeddings: np.ndarray, segmentations: SlidingWindowFeature | None = None,
                  num_clusters: int | None = None, min_clusters: int | None = None,
                  max_clusters: int | None = None, **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if segmentations is None:
+            raise ValueError("speaker clustering needs the binarized segmentations")
         chunks, speakers, dimension = embeddings.shape
         vectors = unit(np.nan_to_num(embeddings.reshape(-1, dimension)))
         valid = ~np.any(np.isnan(embeddings.reshape(-1, dimension)), axis=1)
@@ -223,8 +222,6 @@ class SpeakerClustering(BaseClustering):
         centroids = centroids_of(vectors[trained], labels)
         scores = (2.0 - (1.0 - vectors @ centroids.T)).reshape(chunks, speakers, -1)
         scores[~valid.reshape(chunks, speakers)] = np.nan
-        if self.settings.constrained:
-            return self.constrained_argmax(scores), scores, centroids
         return np.argmax(np.nan_to_num(scores, nan=-np.inf), axis=2).astype(np.int8), scores, centroids
 
 
@@ -232,7 +229,7 @@ def _one(vectors: np.ndarray, settings: ClusteringSettings, bounds: SpeakerBound
     return np.zeros(len(vectors), dtype=int)
 
 
-def _clean_share(segmentations: SlidingWindowFeature | None) -> np.ndarray:
+def _clean_share(segmentations: SlidingWindowFeature) -> np.ndarray:
     """(chunks, speakers): share of each chunk where that speaker is the only one active."""
     data = np.nan_to_num(segmentations.data)
     alone = data.sum(axis=2, keepdims=True) == 1
