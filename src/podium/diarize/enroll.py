@@ -30,8 +30,15 @@ def match_enrollments(centroids: dict[str, np.ndarray], enrolled: dict[str, np.n
         return {}
     scores = np.array([[cosine_similarity(centroids[label], enrolled[name]) for name in names]
                        for label in labels])
-    # Pairs below threshold must never be chosen: give them a score that loses to any valid pair.
+    return {labels[r]: names[c] for r, c in one_to_one(scores, threshold)}
+
+
+def one_to_one(scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """(row, column) pairs, each row and column at most once, maximising the total score over the
+    pairs at or above `threshold`; pairs below it are never chosen."""
+    if scores.size == 0:
+        return []
     eligible = scores >= threshold
-    costs = np.where(eligible, scores, -len(labels) - len(names) - 1.0)
+    costs = np.where(eligible, scores, -float(scores.size) - 1.0)  # loses to any valid pair
     rows, cols = linear_sum_assignment(costs, maximize=True)
-    return {labels[r]: names[c] for r, c in zip(rows, cols, strict=True) if eligible[r, c]}
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if eligible[r, c]]

@@ -44,7 +44,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+
+from podium.diarize.enroll import DEFAULT_THRESHOLD, one_to_one
 
 if TYPE_CHECKING:
     from podium.diarize.embedding import CamPlusPlus
@@ -77,7 +78,7 @@ class VoiceSettings:
     window_similarity: float = 0.4  # a window must sound at least this much like the enrolled voice
     margin: float = 0.1  # ... and this much more than like its own speaker's centroid
     min_frames: int = 25  # 0.5 s: less moved speech and the voice is not found
-    match_similarity: float = 0.5  # = enroll.DEFAULT_THRESHOLD: a speaker or moved speech is the voice
+    match_similarity: float = DEFAULT_THRESHOLD  # a speaker, or the moved speech, is the voice
 
     @classmethod
     def from_seconds(cls, window: float = 1.0, hop: float = 0.25, min_window: float = 0.8,
@@ -118,7 +119,7 @@ def extract_enrolled_voices(activity: np.ndarray, embed: Embed, enrolled: np.nda
     centroids = np.asarray(embed([own[s] for s in speakers]), dtype=np.float64)
 
     # 1. Voices that already have a speaker.
-    found = _assign(voices @ centroids.T, settings.match_similarity)
+    found = dict(one_to_one(voices @ centroids.T, settings.match_similarity))
     mapping = {voice: speakers[row] for voice, row in found.items()}
     owner = {column: voice for voice, column in mapping.items()}
 
@@ -169,17 +170,6 @@ def extract_enrolled_voices(activity: np.ndarray, embed: Embed, enrolled: np.nda
         activity[frames] = False
         activity[frames, mapping[voice]] = True
     return activity, dict(sorted(mapping.items()))
-
-
-def _assign(similarities: np.ndarray, threshold: float) -> dict[int, int]:
-    """{voice: row} one-to-one, maximising total similarity over pairs at or above `threshold`
-    (as `enroll.match_enrollments`, so a voice named by enrollment here is named there too)."""
-    eligible = similarities >= threshold
-    if not eligible.any():
-        return {}
-    costs = np.where(eligible, similarities, -float(similarities.size) - 1.0)
-    voices, rows = linear_sum_assignment(costs, maximize=True)
-    return {int(v): int(r) for v, r in zip(voices, rows, strict=True) if eligible[v, r]}
 
 
 def _windows(frames: np.ndarray, settings: VoiceSettings) -> list[np.ndarray]:
