@@ -11,6 +11,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
     XDG_CACHE_HOME=/opt/podium/cache \
     HF_HUB_OFFLINE=1 \
     PYANNOTE_METRICS_ENABLED=false \
+    ORT_DISABLE_TELEMETRY=1 \
     PATH=/opt/podium/venv/bin:$PATH
 
 # Python comes from the base image's distribution (a compiler too: meeteval ships only an sdist);

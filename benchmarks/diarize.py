@@ -104,6 +104,7 @@ def previous_diarizer() -> Diarizer:
     diarizer = Diarizer(DiarizeOptions(device="cpu"))
     diarizer.pipeline.clustering = SpeakerClustering(PREVIOUS.clustering)
     diarizer.pipeline.split = replace(split_settings(), max_similarity=PREVIOUS.split_similarity)
+    diarizer.pipeline.short_share = PREVIOUS.short_share
     return diarizer
 
 

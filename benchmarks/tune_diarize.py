@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from pyannote.core import Annotation
 
+from podium.diarize import tuned
 from podium.diarize.clustering import ClusteringSettings, SpeakerClustering, fit_vbx_model, unit
 from podium.diarize.pipeline import DiarizeOptions, Diarizer, split_settings
 from podium.diarize.scoring import ReferenceFile, Score, read_audio_16k, score, shared_diarization_files
@@ -49,12 +50,13 @@ def source(file_id: str) -> str:
 class Candidate:
     clustering: ClusteringSettings
     split_similarity: float | None  # None: no speaker-splitting pass
+    short_share: float = tuned.SHORT_MAX_SHARE  # 0: every pair pooled from the shared frames (0.1.0)
 
     @property
     def name(self) -> str:
         c = self.clustering
         parts = [c.method, f"thr={c.threshold:g}", f"ratio={c.min_active_ratio:g}",
-                 f"keep={c.keep_distance}", f"split={self.split_similarity}"]
+                 f"keep={c.keep_distance}", f"split={self.split_similarity}", f"short={self.short_share:g}"]
         if c.method == "vbx":
             parts += [f"Fa={c.vbx_fa:g}", f"Fb={c.vbx_fb:g}"]
         return " ".join(parts)
@@ -92,6 +94,7 @@ def diarize_cached(diarizer: Diarizer, file: dict, candidate: Candidate, **hints
     pipeline = diarizer.pipeline
     pipeline.training = True
     pipeline.clustering = SpeakerClustering(candidate.clustering)
+    pipeline.short_share = candidate.short_share
     pipeline.split = (None if candidate.split_similarity is None
                       else replace(split_settings(), max_similarity=candidate.split_similarity))
     with warnings.catch_warnings():
@@ -242,7 +245,7 @@ def oracle(diarizer: Diarizer, files: dict[str, dict], references: dict[str, Ref
 
 # podium 0.1.0: pyannote's clustering rule (2 s alone to be clustered, small clusters always merge)
 # and the speaker-splitting pass at 0.40.
-PREVIOUS = Candidate(ClusteringSettings(method="ahc", threshold=0.45, min_active_ratio=0.2), 0.40)
+PREVIOUS = Candidate(ClusteringSettings(method="ahc", threshold=0.45, min_active_ratio=0.2), 0.40, 0.0)
 
 
 def stitched(diarizer: Diarizer, count: int, candidates: list[Candidate]) -> None:

@@ -125,7 +125,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from podium.pipeline import Podium, TranscribeOptions
 
     torch.set_num_threads(args.threads)
-    options = TranscribeOptions(asr=AsrOptions(model=args.model, device="cpu", threads=args.threads),
+    asr = AsrOptions(model=args.model, device="cpu", threads=args.threads)
+    if args.batch_size is not None:
+        asr = replace(asr, batch_size=args.batch_size)
+    options = TranscribeOptions(asr=asr,
                                 diarize=DiarizeOptions(device="cpu"))
     engine = Podium(options)  # models load on first use: Whisper only on a cache miss
     items = [i for i in read_manifest(SHARED_DATA / "manifest.jsonl", ("diar",))
@@ -240,6 +243,8 @@ def compare(paths: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny.en", help="Whisper model (default: tiny.en)")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
+                        help="Whisper batch size (0 = sequential; default: podium's)")
     parser.add_argument("--cache", default=str(DEFAULT_CACHE), metavar="DIR",
                         help=f"folder of cached ASR results (default: {DEFAULT_CACHE})")
     parser.add_argument("--short-turn-s", type=float, default=None, metavar="SECONDS",

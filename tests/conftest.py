@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -9,6 +11,34 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SPEECH = "asr/jfk_inaugural_1961.flac"  # 11 s, 44.1 kHz stereo: exercises downmix and resampling
+# The real speech lives outside the repository (README, "Test data"); PODIUM_SHARED_DATA points elsewhere,
+# e.g. at an empty folder to check that the suite still runs, skipping only what needs the data.
+SHARED_DATA = Path(os.environ.get("PODIUM_SHARED_DATA") or REPO.parent / "shared" / "data")
+SHARED_MANIFEST = SHARED_DATA / "manifest.jsonl"
+
+
+def shared_missing(*relative: str) -> str | None:
+    """Why a test that needs these shared files cannot run (None when they are all there)."""
+    wanted = ["manifest.jsonl", *relative]
+    missing = [name for name in wanted if not (SHARED_DATA / name).is_file()]
+    if not missing:
+        return None
+    return (f"shared test data missing: {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''} "
+            f"under {SHARED_DATA} (README 'Test data': scripts/fetch_data, or set PODIUM_SHARED_DATA)")
+
+
+def skip_without_shared(*relative: str) -> pytest.MarkDecorator:
+    """A skip mark for a module or test that reads these files from the shared data."""
+    reason = shared_missing(*relative)
+    return pytest.mark.skipif(reason is not None, reason=reason or "")
+
+
+def every_shared_file(kind: str) -> list[str]:
+    """Every file of one kind ("asr", "diar") in the complete shared set, as scripts/fetch_data lists it:
+    for tests that pool or sample the whole set, which a partial fetch cannot serve."""
+    lines = (REPO / "tests" / "data" / "shared_data.jsonl").read_text(encoding="utf-8").splitlines()
+    items = [json.loads(line) for line in lines if line.strip()]
+    return [f["path"] for item in items if item["manifest"]["kind"] == kind for f in item["files"]]
 
 
 def ffmpeg(*args: str | Path) -> None:
@@ -20,8 +50,10 @@ def ffmpeg(*args: str | Path) -> None:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """../shared/data beside the repository: real speech with references (always present)."""
-    return REPO.parent / "shared" / "data"
+    """../shared/data beside the repository: real speech with references; the test skips without it."""
+    if reason := shared_missing():
+        pytest.skip(reason)
+    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,19 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from conftest import ffmpeg
-from podium.asr import AsrOptions, Transcriber, collapse_repeats, suppress_hallucinations
+from conftest import REPO, ffmpeg
+from podium.asr import (
+    AsrOptions,
+    Transcriber,
+    at_most,
+    audible_regions,
+    collapse_repeats,
+    suppress_hallucinations,
+)
 from podium.media import load_audio
 from podium.transcript import Segment, Word
 
@@ -132,3 +140,31 @@ def test_suppress_drops_a_segment_repeated_a_third_time() -> None:
     other = Segment(1, 2, "Next question.", _words("Next question."))
     out = suppress_hallucinations([seg, seg, seg, seg, other])
     assert [s.text for s in out] == ["Thank you.", "Thank you.", "Next question."]
+
+
+def _speech_silence_speech(silence_seconds: float) -> np.ndarray:
+    """The example's 9 s enrollment clip, then digital silence, then the clip again."""
+    clip = load_audio(REPO / "examples" / "enroll" / "secretary-general.wav").samples
+    return np.concatenate([clip, np.zeros(round(silence_seconds * 16000), np.float32), clip])
+
+
+@pytest.mark.parametrize("batch_size", [0, 4])
+def test_without_vad_digital_silence_gets_no_invented_text(batch_size: int) -> None:
+    """Issue 11: `--no-vad` gave "You" at 19:57 of 20 silent minutes (tiny.en: at 01:13 of 75 s), and
+    batched decoding without VAD crashed on anything over 30 s. Only sound is decoded now."""
+    transcriber = Transcriber(AsrOptions(model="tiny.en", vad=False, batch_size=batch_size))
+    assert transcriber.transcribe(np.zeros(75 * 16000, np.float32)).segments == ()
+    samples = _speech_silence_speech(60.0)
+    words = [w for s in transcriber.transcribe(samples).segments for w in s.words]
+    assert not [w for w in words if 9.6 < w.start < 68.5], "text invented inside the silence"
+    for start, end in ((0, 9.1), (69.0, 78.1)):  # both sentences are there
+        assert "spending" in "".join(w.text for w in words if start <= w.start <= end).lower()
+
+
+def test_audible_regions_skip_only_silence() -> None:
+    samples = _speech_silence_speech(60.0)
+    dither = np.random.default_rng(0).normal(0, 10 ** (-95 / 20), samples.size).astype(np.float32)
+    regions = audible_regions(samples + dither)
+    assert len(regions) == 2 and regions[0][0] == 0.0 and regions[1][1] == pytest.approx(78.1, abs=0.01)
+    assert 9.0 < regions[0][1] < 10.0 and 68.0 < regions[1][0] < 69.1
+    assert at_most([(0.0, 75.0)], 30.0) == [(0.0, 25.0), (25.0, 50.0), (50.0, 75.0)]

@@ -56,10 +56,11 @@ def batch(*args: str | Path) -> int:
     return main(["batch", *map(str, args)])
 
 
-def start_batch(inputs: Path, out: Path, *extra: str) -> subprocess.Popen:
+def start_batch(inputs: Path, out: Path, *extra: str, own_group: bool = False) -> subprocess.Popen:
+    """`podium batch` in a child process; with `own_group`, in a process group of its own (its pid)."""
     return subprocess.Popen([sys.executable, "-m", "podium.cli", "batch", str(inputs), "--output-dir",
                              str(out), *FAST, "--quiet", *extra], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=own_group)
 
 
 def wait_for_first_done(proc: subprocess.Popen, out: Path) -> None:
@@ -197,7 +198,8 @@ def test_unchanged_rerun_skips_everything_without_models_or_hashing(
     out = copy_of(first_run[1], tmp_path)
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.txt")}
     started = time.perf_counter()
-    assert batch(inputs, "--output-dir", out, *FAST, "--log-file", tmp_path / "log.jsonl") == 0
+    # Everything skipped, but the bad inputs are still failed: the exit code says so, as the first run's did.
+    assert batch(inputs, "--output-dir", out, *FAST, "--log-file", tmp_path / "log.jsonl") == 2
     assert time.perf_counter() - started < 10
     end = read_lines(out / LEDGER_NAME)[-1]
     assert end["event"] == "run_end" and end["skipped"] == len(KEYS) and end["skipped_failed"] == len(BAD)
@@ -205,7 +207,10 @@ def test_unchanged_rerun_skips_everything_without_models_or_hashing(
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.txt")} == before
     events = [json.loads(line)["event"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert events[0] == "run" and events[-1] == "run_end" and "models_loaded" not in events
-    assert "skipped" in capsys.readouterr().err  # the summary table
+    err = capsys.readouterr().err
+    assert "skipped" in err  # the summary table
+    assert f"{len(BAD)} input(s) failed" in err  # and the list of what is still failed
+    assert all(f"  {inputs / name}: " in err for name in BAD), err
 
 
 def test_missing_output_or_changed_file_is_redone_failed_only_with_retry(
@@ -214,7 +219,7 @@ def test_missing_output_or_changed_file_is_redone_failed_only_with_retry(
     moved = Path(shutil.copytree(inputs, tmp_path / "inputs"))  # new paths: hashes are recomputed
     (out / "ieee.txt").unlink()
     shutil.copy(shared_data / "asr" / "ieee_S_02_09.wav", moved / "text.mp4")  # the bad file, fixed
-    assert batch(moved, "--output-dir", out, *FAST) == 0
+    assert batch(moved, "--output-dir", out, *FAST) == 2  # truncated and video_only are still failed
     statuses = {key: line["status"] for key, line in latest(out).items()}
     assert statuses == {**dict.fromkeys(KEYS, "skipped"), "ieee": "done", "text": "done"}
     assert (out / "ieee.txt").is_file() and "chicken" in (out / "ieee.txt").read_text().lower()
@@ -265,11 +270,16 @@ def test_sigkill_mid_run_then_rerun_loses_nothing_and_repeats_nothing(
     same_outputs(out, first_run[1])
 
 
-def test_sigterm_finishes_cleanly_with_143_and_a_consistent_ledger(inputs: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("to_group", [False, True], ids=["to-podium", "to-process-group"])
+def test_sigterm_finishes_cleanly_with_143_and_a_consistent_ledger(inputs: Path, tmp_path: Path,
+                                                                   to_group: bool) -> None:
     out = tmp_path / "out"
-    proc = start_batch(inputs, out)
+    proc = start_batch(inputs, out, own_group=to_group)
     wait_for_first_done(proc, out)
-    proc.send_signal(signal.SIGTERM)
+    if to_group:  # as systemd, `docker stop` or a terminal does it: ffmpeg, mid-decode, is stopped too
+        os.killpg(proc.pid, signal.SIGTERM)
+    else:
+        proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 128 + signal.SIGTERM, stderr
 

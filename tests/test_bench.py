@@ -11,6 +11,7 @@ import pytest
 
 from podium.bench import parse_config
 from podium.errors import PodiumError
+from podium.evaluate.api import reference_from_manifest_item
 from podium.pipeline import TranscribeOptions
 
 
@@ -44,3 +45,29 @@ def test_config_names_any_stage_option() -> None:
 def test_bad_config_is_a_one_line_error(text: str) -> None:
     with pytest.raises(PodiumError):
         parse_config(text, TranscribeOptions())
+
+
+def test_manifest_items_are_read_by_their_fields_not_their_kind(tmp_path: Path) -> None:
+    text, uem = reference_from_manifest_item({"audio": "a.wav", "transcript": "Good morning."}, tmp_path)
+    assert text.text == "Good morning." and text.turns == () and uem is None
+    (tmp_path / "a.rttm").write_text("SPEAKER a 1 0.0 1.0 <NA> <NA> A <NA> <NA>\n")
+    item = {"audio": "a.wav", "kind": "asr+diar", "transcript": "Hi.", "rttm": "a.rttm"}
+    both, _ = reference_from_manifest_item(item, tmp_path)
+    assert both.text == "Hi." and len(both.turns) == 1
+    with pytest.raises(PodiumError, match="has no reference"):
+        reference_from_manifest_item({"audio": "a.wav", "kind": "asr"}, tmp_path)
+
+
+def test_bench_on_the_manifest_its_help_describes(tmp_path: Path) -> None:
+    """Issue 11: audio plus transcript, without "kind": "asr", crashed with KeyError: 'rttm'."""
+    clip = Path(__file__).resolve().parents[1] / "examples" / "enroll" / "secretary-general.wav"
+    spoken = ("Allies met in Brussels this week. We discussed defence spending, industrial capacity and our "
+              "partnership with the countries of the Indo-Pacific.")
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(json.dumps({"audio": str(clip), "transcript": spoken}) + "\n")
+    result = subprocess.run([sys.executable, "-m", "podium.cli", "bench", manifest, "--config",
+                             "model=tiny.en,diarize=false", "--json", tmp_path / "bench.json"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    row = json.loads((tmp_path / "bench.json").read_text())["rows"][0]
+    assert row["files"] == 1 and row["metrics"]["wer"]["value"] <= 0.4  # tiny.en on an espeak voice: 27%

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,24 @@ def test_bad_options_are_refused_before_any_work(tmp_path: Path) -> None:
     result = podium("transcribe", EXAMPLE, "--model", str(tmp_path / "nope"), "--output-dir", tmp_path)
     assert result.returncode == 2 and "model directory not found" in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_nan_samples_are_silenced_with_one_warning_line(tmp_path: Path) -> None:
+    """Issue 11: an 11 s float WAV with 11 NaN samples took 400 s and came back empty."""
+    import numpy as np
+    import scipy.io.wavfile
+
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(REPO / "examples/enroll/secretary-general.wav"),
+                          "-f", "f32le", "-ac", "1", "-ar", "44100", "pipe:"], capture_output=True).stdout
+    samples = np.frombuffer(raw, dtype=np.float32).copy()
+    samples[np.linspace(1000, len(samples) - 1000, 11).astype(int)] = np.nan
+    scipy.io.wavfile.write(tmp_path / "nan.wav", 44100, samples)
+    started = time.monotonic()
+    result = podium("transcribe", tmp_path / "nan.wav", "--output-dir", tmp_path, "--quiet", "--model",
+                    "tiny.en", "--no-diarize", "--format", "txt")
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 120  # tiny.en takes seconds; with the NaNs, over 5 minutes
+    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and re.fullmatch(r"podium: warning: nan\.wav: \d+ NaN or infinite samples "
+                                              r"replaced by silence", warning[0]), result.stderr
+    assert "defense spending" in (tmp_path / "nan.txt").read_text()

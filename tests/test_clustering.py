@@ -137,3 +137,62 @@ def test_hints_reach_the_clustering_through_the_adapter() -> None:
     assert len(clustering(embeddings, segmentation(active))[2]) == 3
     assert len(clustering(embeddings, segmentation(active), num_clusters=2)[2]) == 2
     assert len(clustering(embeddings, segmentation(active), max_clusters=1)[2]) == 1
+
+
+def test_count_from_caps_the_speakers_the_mixed_embeddings_may_find() -> None:
+    rng = np.random.default_rng(7)
+    v = voices(3)
+    chunks, frames = 12, 100
+    active = np.zeros((chunks, frames, 3), dtype=bool)
+    active[:, :50, 0] = True
+    active[:, 50:, 1] = True
+    # Two people; re-embedded, a third of the second person's chunks drift (cosine ~0.53 to their
+    # voice, ~0 to the first person's): a third cluster unless the shared embeddings cap the count.
+    shared = np.full((chunks, 3, DIMENSION), np.nan)
+    shared[:, 0] = samples(v[0], chunks, 0.05, rng)
+    shared[:, 1] = samples(v[1], chunks, 0.05, rng)
+    mixed = shared.copy()
+    mixed[::3, 1] = samples(unit(v[1] + 1.6 * v[2]), len(mixed[::3]), 0.05, rng)
+    clustering = SpeakerClustering(ClusteringSettings(keep_distance=0.5))
+    assert len(clustering(mixed, segmentation(active))[2]) == 3
+    clustering.count_from = shared
+    hard, _, centroids = clustering(mixed, segmentation(active))
+    assert len(centroids) == 2
+    assert len(set(hard[:, 0].tolist())) == 1 and len(set(hard[:, 1].tolist())) == 1
+    assert len(clustering(mixed, segmentation(active), num_clusters=3)[2]) == 3  # an exact count wins
+
+
+def test_short_solo_pairs_and_their_frames_on_the_campplus_grid() -> None:
+    from podium.diarize.embedding import FRAME_SECONDS, short_solo_frame_sets
+
+    step = 0.02  # segmentation frames aligned with the 20 ms CAM++ grid, to read the result easily
+    masks = np.zeros((2, 500, 3))
+    masks[:, :400, 0] = 1  # 8 s alone: not short
+    masks[0, 400:460, 1] = 1  # 1.2 s alone: short
+    masks[0, 450:470, 2] = 1  # overlaps the last 0.2 s of speaker 1, then 0.2 s alone: under min_seconds
+    masks[1, 420:430, 1] = 1  # 0.2 s: under min_seconds
+    pairs, index_sets = short_solo_frame_sets(masks, np.array([0.0, 5.0]), 0.0, step, max_share=0.3,
+                                              min_seconds=0.5)
+    assert pairs == [(0, 1)]
+    (frames,) = index_sets
+    assert frames.min() == round(8.0 / FRAME_SECONDS) and frames.max() == round(9.0 / FRAME_SECONDS) - 1
+    assert len(frames) == 50  # 400-449 only: 450-459 had two speakers
+
+
+def test_overlapping_frame_sets_embed_each_piece_of_audio_once() -> None:
+    from podium.diarize.embedding import embed_via_runs
+
+    voice_of_frame = np.array([0] * 100 + [1] * 100 + [2] * 100)
+    calls: list[int] = []
+
+    def embed(index_sets: list[np.ndarray]) -> np.ndarray:  # toy voices: frame set -> mean voice
+        calls.append(sum(len(s) for s in index_sets))
+        return unit(np.stack([np.eye(3)[voice_of_frame[s]].mean(axis=0) for s in index_sets]))
+
+    # The same turn (frames 100-199) seen by many chunks, each a little differently, plus a set that
+    # spans two runs (a turn of voice 0 and one of voice 2).
+    sets = [np.arange(100 + k, 200 - k) for k in range(10)] + [np.r_[40:60, 250:290]]
+    vectors = embed_via_runs(sets, embed, max_piece_frames=60)
+    assert calls == [100 + 20 + 40]  # each frame of the union embedded once, in one call
+    assert np.allclose(vectors[:10], [0, 1, 0], atol=1e-9)
+    assert vectors[10][0] > 0 and vectors[10][2] > vectors[10][0] and vectors[10][1] == 0

@@ -12,18 +12,25 @@ import torch
 import torchaudio.compliance.kaldi as kaldi
 from pyannote.metrics.diarization import DiarizationErrorRate
 
+from conftest import SHARED_DATA, SHARED_MANIFEST, every_shared_file, shared_missing, skip_without_shared
 from podium.diarize import weights
 from podium.diarize.campplus import CAMPPlus
 from podium.diarize.embedding import CamPlusPlus
 from podium.diarize.features import fbank
 from podium.diarize.pipeline import DiarizationResult, DiarizeOptions, Diarizer
-from podium.diarize.scoring import as_annotation, read_audio_16k, score, shared_diarization_files
+from podium.diarize.scoring import (
+    ReferenceFile,
+    as_annotation,
+    read_audio_16k,
+    score,
+    shared_diarization_files,
+)
 from podium.errors import ModelError, PodiumError
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-FILES = {f.id: f for f in shared_diarization_files(DATA)}
+DATA = SHARED_DATA
+FILES = {f.id: f for f in shared_diarization_files(DATA)} if SHARED_MANIFEST.is_file() else {}
 # DER measured with the defaults (benchmarks/diarize.py, CPU) plus a margin of ~5-9 points: on 30 s
 # files one clustering flip or boundary shift moves DER by several points.
 DER_BOUNDS = {
@@ -43,19 +50,27 @@ def diarizer() -> Diarizer:
     return Diarizer(DiarizeOptions(device="cpu"))
 
 
+def _reference(file_id: str) -> ReferenceFile:
+    """A shared recording with its reference; without the shared data the test skips."""
+    if file_id not in FILES:
+        pytest.skip(shared_missing() or f"{file_id} is not in {SHARED_MANIFEST}")
+    return FILES[file_id]
+
+
 @pytest.fixture(scope="module")
 def sample_result(diarizer: Diarizer) -> DiarizationResult:
-    return diarizer.diarize(read_audio_16k(FILES["pyannote_sample"].audio))
+    return diarizer.diarize(read_audio_16k(_reference("pyannote_sample").audio))
 
 
 @pytest.mark.parametrize("file_id", sorted(DER_BOUNDS))
 def test_der_below_measured_bound(diarizer: Diarizer, file_id: str) -> None:
-    reference = FILES[file_id]
+    reference = _reference(file_id)
     result = diarizer.diarize(read_audio_16k(reference.audio), uri=file_id)
     measured = score(reference.reference(), result.overlapping_turns, reference.scored_region())
     assert measured.der <= DER_BOUNDS[file_id], f"{file_id}: DER {measured.der:.3f}"
 
 
+@skip_without_shared(*every_shared_file("diar"))
 def test_pooled_der_on_every_shared_recording(diarizer: Diarizer) -> None:
     metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
     for reference in FILES.values():
@@ -66,12 +81,12 @@ def test_pooled_der_on_every_shared_recording(diarizer: Diarizer) -> None:
 
 
 def test_split_off_speakers_get_centroids_and_turns(diarizer: Diarizer) -> None:
-    result = diarizer.diarize(read_audio_16k(FILES["pyannote_debug_dev00"].audio))
+    result = diarizer.diarize(read_audio_16k(_reference("pyannote_debug_dev00").audio))
     assert len(result.speakers) == 2  # one of them split off by `podium.diarize.refine`
     assert set(result.centroids) == set(result.speakers)
     assert {turn.speaker for turn in result.turns} == set(result.speakers)
     unsplit = Diarizer(DiarizeOptions(device="cpu", split_speakers=False))
-    assert len(unsplit.diarize(read_audio_16k(FILES["pyannote_debug_dev00"].audio)).speakers) == 1
+    assert len(unsplit.diarize(read_audio_16k(_reference("pyannote_debug_dev00").audio)).speakers) == 1
 
 
 def test_sample_has_two_speakers_with_centroids(sample_result: DiarizationResult) -> None:
@@ -93,13 +108,13 @@ def test_exclusive_turns_never_overlap(sample_result: DiarizationResult) -> None
 
 
 def test_cpu_result_is_deterministic(diarizer: Diarizer, sample_result: DiarizationResult) -> None:
-    again = diarizer.diarize(read_audio_16k(FILES["pyannote_sample"].audio))
+    again = diarizer.diarize(read_audio_16k(_reference("pyannote_sample").audio))
     assert again.turns == sample_result.turns
     assert again.overlapping_turns == sample_result.overlapping_turns
 
 
 def test_fbank_matches_torchaudio_kaldi() -> None:
-    samples = torch.from_numpy(read_audio_16k(FILES["pyannote_debug_dev00"].audio)[:48000])
+    samples = torch.from_numpy(read_audio_16k(_reference("pyannote_debug_dev00").audio)[:48000])
     expected = kaldi.fbank(samples[None], num_mel_bins=80, sample_frequency=16000, dither=0.0)
     assert torch.allclose(fbank(samples[None])[0], expected, atol=2e-3)
 
@@ -110,6 +125,8 @@ def test_campplus_loads_strict() -> None:
 
 
 def _clip(name: str) -> np.ndarray:
+    if reason := shared_missing(f"asr/{name}"):
+        pytest.skip(reason)
     return read_audio_16k(DATA / "asr" / name)
 
 

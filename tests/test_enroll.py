@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from conftest import SHARED_DATA, shared_missing
 from podium.diarize.enroll import DEFAULT_THRESHOLD, match_enrollments
 from podium.diarize.pipeline import DiarizeOptions, Diarizer
 from podium.diarize.scoring import read_audio_16k
 
-ASR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "asr"
+ASR = SHARED_DATA / "asr"
 GAP = np.zeros(8000, dtype=np.float32)  # 0.5 s of silence between clips
 
 
 def _clip(name: str) -> np.ndarray:
+    if reason := shared_missing(f"asr/{name}"):
+        pytest.skip(reason)
     return read_audio_16k(ASR / name)
 
 

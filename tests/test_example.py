@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +19,9 @@ NAMES = "Moderator,Secretary-General,Journalist"
 HOTWORDS = "Rutte Rubio Witkoff Bucharest NATO"
 
 
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([sys.executable, "-m", "podium.cli", *map(str, args)], capture_output=True,
-                            text=True, timeout=600)
+                            text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -30,12 +31,34 @@ def reference_turns() -> list[tuple[float, float, str]]:
     return [(float(r[3]), float(r[3]) + float(r[4]), r[7]) for r in rows]
 
 
+def transcribe_example(out: Path, threads: int) -> None:
+    """The README's demo, with `threads` CPU threads for Whisper (CTranslate2) and for torch (pyannote)."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    run("transcribe", EXAMPLES / "briefing.mp4", "--output-dir", out, "--quiet", "--speaker-names", NAMES,
+        "--hotwords", HOTWORDS, "--format", "txt,json,vtt,rttm,png", "--threads", str(threads), env=env)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    run("transcribe", EXAMPLES / "briefing.mp4", "--output-dir", out, "--quiet", "--speaker-names", NAMES,
-        "--hotwords", HOTWORDS, "--format", "txt,json,vtt,rttm,png")
+    transcribe_example(out, threads=2)  # 2, not one per core: test_threads_do_not_change_the_result
     return out
+
+
+def said(out: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(label, name) of every speaker, and (speaker name, text) of every segment."""
+    data = json.loads((out / "briefing.json").read_text())
+    names = {s["label"]: s["name"] for s in data["speakers"]}
+    return list(names.items()), [(names[s["speaker"]], s["text"]) for s in data["segments"]]
+
+
+def test_threads_do_not_change_the_result(demo: Path, tmp_path: Path) -> None:
+    """Issue 11: the same speakers, turns and words with 1 thread as with 2. They once differed: OpenBLAS
+    summed Whisper's mel spectrogram in another order, and beam search broke near-ties the other way
+    ("held" became "filled", the closing sentence was lost; see asr.same_features_on_any_thread_count)."""
+    transcribe_example(tmp_path, threads=1)
+    assert said(tmp_path) == said(demo)
+    assert (tmp_path / "briefing.rttm").read_text() == (demo / "briefing.rttm").read_text()
 
 
 def test_every_word_goes_to_the_right_named_speaker(demo: Path) -> None:
@@ -67,7 +90,10 @@ def test_scored_with_podium_evaluate(demo: Path, tmp_path: Path) -> None:
         "--ref", EXAMPLES / "briefing.rttm", "--hyp", demo / "briefing.rttm", "--report", tmp_path)
     report = json.loads((tmp_path / "report.json").read_text())
     text, turns = report["pairs"][0]["metrics"], report["pairs"][1]["metrics"]
-    assert text["wer"]["value"] <= 0.15  # espeak voices with a stretched vocal tract: hard for Whisper
+    # espeak voices with a stretched vocal tract: hard for Whisper. 11.5% decoded one window after
+    # another, 15.0% batched (the default since it was as good or better on real speech: ASR set
+    # 4.8% vs 5.8%, bank calls 10.8% vs 11.0%; benchmarks/README.md).
+    assert text["wer"]["value"] <= 0.18
     assert text["wder"]["value"] <= 0.02
     assert text["cpwer"]["value"] <= 0.20
     assert turns["der"]["value"] <= 0.10

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SPEECH, ffmpeg
-from podium.errors import MediaError
+from podium.errors import MediaError, PodiumWarning
 from podium.media import (
     SAMPLE_RATE,
     MediaOptions,
@@ -244,3 +244,35 @@ def test_make_example_is_reproducible(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     for name in ("briefing.mp4", "briefing.rttm", "briefing.ref.txt"):
         assert (tmp_path / name).read_bytes() == (EXAMPLE / name).read_bytes(), name
+
+
+def _float_wav_with(values: dict[int, float], path: Path, rate: int = 44100) -> Path:
+    """The example's enrollment clip (9 s of speech) as a float WAV, with some samples overwritten."""
+    import scipy.io.wavfile
+
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(REPO / "examples/enroll/secretary-general.wav"),
+                          "-f", "f32le", "-ac", "1", "-ar", str(rate), "pipe:"], capture_output=True).stdout
+    samples = np.frombuffer(raw, dtype=np.float32).copy()
+    for index, value in values.items():
+        samples[index] = value
+    scipy.io.wavfile.write(path, rate, samples)
+    return path
+
+
+def test_nan_and_infinite_samples_become_silence_with_a_warning(tmp_path: Path) -> None:
+    """Issue 11: 11 NaN samples made Whisper spend ~200x real time and return nothing. At 44.1 kHz,
+    resampling smears each over its neighbours (383 non-finite samples from 11): all must go."""
+    bad = {i: float("nan") for i in range(1000, 380_000, 34_000)} | {5000: float("inf"), 6000: -float("inf")}
+    path = _float_wav_with(bad, tmp_path / "broken.wav")
+    with pytest.warns(PodiumWarning, match=r"broken\.wav: \d+ NaN or infinite samples replaced by silence"):
+        audio = load_audio(path)
+    assert np.isfinite(audio.samples).all() and 8.9 < audio.duration < 9.2
+    assert np.abs(audio.samples).max() > 0.1  # the speech is still there
+
+
+def test_in_memory_nan_samples_are_fixed_on_a_copy() -> None:
+    samples = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    samples[10] = np.nan
+    with pytest.warns(PodiumWarning, match="clip: 1 NaN or infinite sample replaced"):
+        audio = audio_from_array(samples, SAMPLE_RATE, source="clip")
+    assert np.isfinite(audio.samples).all() and np.isnan(samples[10])

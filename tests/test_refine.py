@@ -3,11 +3,10 @@ embedding, then the real CAM++ frames of two shared recordings."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from conftest import SHARED_DATA, skip_without_shared
 from podium.diarize.refine import SplitSettings, split_mixed_speakers
 
 SETTINGS = SplitSettings(window_frames=10, hop_frames=5, min_part_frames=40, max_similarity=0.45)
@@ -109,7 +108,7 @@ def test_no_speech_and_no_speakers() -> None:
 
 # --- real CAM++ frames -------------------------------------------------------------------------
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "asr"
+DATA = SHARED_DATA / "asr"
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +140,7 @@ def _real_settings():
 
 
 @pytest.mark.slow
+@skip_without_shared()
 def test_real_voices_two_readers_split_one_reader_does_not(campplus) -> None:
     from podium.diarize.scoring import read_audio_16k
 
@@ -162,6 +162,7 @@ def test_real_voices_two_readers_split_one_reader_does_not(campplus) -> None:
 
 
 @pytest.mark.slow
+@skip_without_shared()
 @pytest.mark.parametrize("length", [75, 999, 1001, 1700])  # both sides of SHORT_SET_FRAMES
 def test_frame_set_embeddings_match_campplus_pooling(campplus, length: int) -> None:
     import torch

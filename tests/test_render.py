@@ -321,3 +321,15 @@ def test_unknown_format_is_a_one_line_error(tmp_path):
     with pytest.raises(PodiumError, match="unknown output format 'docx'"):
         write_outputs(transcript(), tmp_path, "news", ["txt", "docx"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_name_with_line_breaks_cannot_inject_a_cue():
+    """Issue 11: options refuse such names; a Transcript made in Python is still written on one line."""
+    t = transcript()
+    fake = "Ann\n\n99\n00:00:00,000 --> 00:09:00,000\nFAKE CUE\r\n"
+    t = Transcript(segments=t.segments, duration=t.duration, speakers=(Speaker("SPEAKER_1", fake),))
+    srt = parse_srt(SrtWriter().render(t))  # strict: numbered blocks, a timing line, 1 or 2 text lines
+    assert len(srt) == len(build_cues(t)) and all("99" not in lines[0][:3] for _, _, lines in srt)
+    assert all(voice is None or "\n" not in voice for _, _, voice, _ in parse_vtt(VttWriter().render(t)))
+    paragraphs = TxtWriter().render(t).strip().split("\n\n")
+    assert all(re.match(r"\[\d\d:\d\d\] ", p) and "\n" not in p for p in paragraphs)

@@ -4,22 +4,21 @@ long answers; others who only ever speak 0.5-2 s at a time), through the real mo
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 from pyannote.core import Annotation
 
+from conftest import SHARED_DATA, every_shared_file, skip_without_shared
 from podium.diarize.clustering import ClusteringSettings, SpeakerClustering
 from podium.diarize.enroll import match_enrollments
 from podium.diarize.pipeline import DiarizeOptions, Diarizer, split_settings
 from podium.diarize.scoring import as_annotation
 from podium.evaluate.simulate import Conversation, ConversationPlan, load_voices, press_briefing, stitch
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (DATA / "manifest.jsonl").is_file(),
-                                 reason=f"shared speech data not found at {DATA}/manifest.jsonl")]
+              skip_without_shared(*every_shared_file("asr"), *every_shared_file("diar"))]  # voices from all
 SEEDS = (0, 1, 2, 3)
 # podium 0.1.0's clustering (pyannote's rule: 2 s alone to be clustered, small clusters always merge).
 PREVIOUS = ClusteringSettings(min_active_ratio=0.2, min_cluster_size=12)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.signal import correlate
 
+from conftest import SHARED_DATA, every_shared_file, skip_without_shared
 from podium.diarize.scoring import load_rttm
 from podium.evaluate.simulate import (
     SAMPLE_RATE,
@@ -23,9 +23,8 @@ from podium.evaluate.simulate import (
     to_rttm,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-pytestmark = pytest.mark.skipif(not (DATA / "manifest.jsonl").is_file(),
-                                reason=f"shared speech data not found at {DATA}/manifest.jsonl")
+DATA = SHARED_DATA
+pytestmark = skip_without_shared(*every_shared_file("asr"), *every_shared_file("diar"))  # voices from all
 EPS = 1e-9
 PLAN = ConversationPlan(main="gecko:Roger", others=("hvb:agent_9", "asr:ljspeech:LJ", "gecko:Virgil"),
                         seed=7, target_duration=70.0, cut_in_probability=0.5)

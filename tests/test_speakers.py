@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 
+import numpy as np
 import pytest
 
+from podium.asr import AsrResult
+from podium.diarize import DiarizationResult
 from podium.errors import PodiumError
+from podium.media import Audio
 from podium.options import add_arguments, from_args
+from podium.pipeline import Podium, TranscribeOptions
+from podium.render import JsonWriter, PngWriter, RttmWriter
 from podium.speakers import (
     SpeakerOptions,
     load_speaker_map,
@@ -16,7 +22,7 @@ from podium.speakers import (
     parse_enrollments,
     relabel_by_first_appearance,
 )
-from podium.transcript import Speaker, SpeakerTurn, Word
+from podium.transcript import Segment, Speaker, SpeakerTurn, Word
 
 
 def test_relabel_follows_first_spoken_word_then_first_turn():
@@ -109,7 +115,10 @@ def test_enrollment_clip_must_exist(tmp_path):
         SpeakerOptions(enroll=(f"Jane={tmp_path / 'missing.wav'}",)).enrollments()
 
 
-def test_options_are_cli_flags():
+def test_options_are_cli_flags(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the options check their files as soon as they are made
+    for name, content in (("m.json", "{}"), ("a.wav", "RIFF"), ("b.wav", "RIFF")):
+        (tmp_path / name).write_text(content)
     parser = argparse.ArgumentParser()
     add_arguments(parser, SpeakerOptions)
     args = parser.parse_args(["--speaker-names", "Anna, Bob,", "--speaker-map", "m.json",
@@ -117,3 +126,21 @@ def test_options_are_cli_flags():
     assert from_args(SpeakerOptions, args) == SpeakerOptions(
         speaker_names=("Anna", "Bob"), speaker_map="m.json", enroll=("Anna=a.wav", "Bob=b.wav"))
     assert from_args(SpeakerOptions, parser.parse_args([])) == SpeakerOptions()
+
+
+def test_a_speaker_heard_only_under_another_gets_a_label_like_everyone():
+    """Issue 11: a diarizer speaker with overlapping turns but no exclusive turn kept its raw label
+    (SPEAKER_01) in the JSON turns, the RTTM and the PNG, next to SPEAKER_1 and outside the speakers."""
+    words = (Word(0.5, 0.9, " Hello"), Word(1.0, 1.4, " there."), Word(3.0, 3.4, " Yes."))
+    asr = AsrResult((Segment(0.5, 3.4, "Hello there. Yes.", words),), "en", 1.0, "tiny.en")
+    exclusive = (SpeakerTurn(0.0, 2.0, "SPEAKER_00"), SpeakerTurn(2.5, 4.0, "SPEAKER_02"))
+    under = SpeakerTurn(1.0, 1.8, "SPEAKER_01")  # only ever heard under SPEAKER_00
+    diarization = DiarizationResult(turns=exclusive, overlapping_turns=(*exclusive, under), centroids={})
+    options = TranscribeOptions(speakers=SpeakerOptions(speaker_names=("Host", "Guest", "Caller")))
+    transcript = Podium(options).assemble(Audio(np.zeros(4 * 16000, np.float32)), asr, diarization)
+    labels = [s.label for s in transcript.speakers]
+    assert labels == ["SPEAKER_1", "SPEAKER_2", "SPEAKER_3"]
+    assert {t.speaker for t in transcript.turns} == set(labels)
+    written = JsonWriter().render(transcript) + RttmWriter().render(transcript)
+    assert "SPEAKER_0" not in written
+    assert [name for name, _ in PngWriter().lanes(transcript)] == ["Host", "Guest", "Caller"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import SHARED_DATA
 from podium.diarize.voices import FRAME_SECONDS, VoiceSettings, extract_enrolled_voices
 
 SETTINGS = VoiceSettings()  # the defaults, on the 20 ms grid
@@ -217,7 +217,7 @@ def test_clip_embed_cuts_each_sets_own_audio() -> None:
 
 # --- real voices, real CAM++ --------------------------------------------------------------------
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "asr"
+DATA = SHARED_DATA / "asr"
 MAIN_CLIPS = [f"ljspeech_LJ001-000{i}.wav" for i in range(1, 9)]  # one female reader, 50 s
 # The moderator: one male IEEE reader. Three clips cut in two (1.0-2.1 s each) are the hidden turns;
 # a fourth clip of his is the enrollment sample.

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from podium.errors import ModelError
+from podium.errors import ModelError, PodiumError
 from podium.models import offline_hint, resolve_whisper
 from podium.options import option
 from podium.transcript import Segment, Word
@@ -35,9 +36,21 @@ class AsrOptions:
     initial_prompt: str | None = option(None, "text that primes Whisper's vocabulary and style")
     hotwords: str | None = option(None, "words to favour, e.g. names: \"Rutte Rubio Witkoff\"")
     beam_size: int = option(5, "beam width of the decoder")
-    batch_size: int = option(0, "decode N speech windows at once with faster-whisper's batched "
-                             "pipeline (faster; 0 = sequential)")
+    # Batched by default: about twice as fast as sequential decoding on CPU, with the same or lower
+    # WER on the shared data (benchmarks/README.md, "Whisper: sequential or batched").
+    batch_size: int = option(8, "decode N speech windows at once with faster-whisper's batched "
+                             "pipeline; 0 = sequential (one window after another, slower)")
     vad: bool = option(True, "skip non-speech with Silero VAD before decoding")
+
+    def __post_init__(self) -> None:
+        # Checked as soon as the options exist: faster-whisper finds these only after an input is decoded.
+        for flag, value, least in (("--beam-size", self.beam_size, 1), ("--batch-size", self.batch_size, 0),
+                                   ("--threads", self.threads, 0), ("--device-index", self.device_index, 0)):
+            if value < least:
+                raise PodiumError(f"{flag} must be at least {least}, got {value}")
+        if self.language is not None and self.language not in whisper_languages():
+            raise PodiumError(f"--language {self.language!r} is not a language code Whisper knows "
+                              "(e.g. en, fr, de, es, uk)")
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,30 @@ class AsrResult:
     language: str
     language_probability: float
     model: str
+
+
+class _EinsumMatrix(np.ndarray):
+    """A matrix whose `@` is numpy's einsum, which sums in one fixed order on one thread."""
+
+    def __matmul__(self, other: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        return np.einsum("ij,jk->ik", self.view(np.ndarray), other)
+
+
+def same_features_on_any_thread_count(extractor: Any) -> None:
+    """Make faster-whisper's log-mel spectrogram independent of the number of BLAS threads.
+
+    Its `mel_filters @ magnitudes` goes to OpenBLAS, whose float32 sums change in the last bit with
+    the thread count (OMP_NUM_THREADS, or the core count); beam search then breaks near-ties the
+    other way: on the bundled briefing, 1 thread instead of 2 turned "held" into "filled" and lost
+    the closing sentence. einsum costs ~4 ms more per 30 s window.
+    """
+    extractor.mel_filters = np.asarray(extractor.mel_filters).view(_EinsumMatrix)
+
+
+def whisper_languages() -> tuple[str, ...]:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES  # the codes its tokenizer accepts
+
+    return tuple(_LANGUAGE_CODES)
 
 
 def resolve_device(device: str) -> str:
@@ -79,6 +116,7 @@ class Transcriber:
             hint = "" if resolved.offline else f"; {offline_hint()}"
             raise ModelError(f"could not load Whisper model {resolved.name!r}: "
                              f"{str(err).splitlines()[0] if str(err) else type(err).__name__}{hint}") from err
+        same_features_on_any_thread_count(self.model.feature_extractor)
         self.batched = BatchedInferencePipeline(self.model) if options.batch_size > 0 else None
 
     def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
@@ -92,12 +130,12 @@ class Transcriber:
 
     def transcribe(self, samples: np.ndarray, progress: ProgressCallback | None = None) -> AsrResult:
         options = self.options
-        if options.language:
-            language, probability = options.language, 1.0
-        elif samples.size < SAMPLE_RATE // 2:
-            language, probability = "en", 0.0
-        else:
-            language, probability = self.detect_language(samples)
+        # Without VAD, Whisper decodes every window, and over digital silence it invents text ("You"
+        # at 19:57 of 20 silent minutes, just above its own no-speech guard): only sound is decoded.
+        sound = None if options.vad else audible_regions(samples)
+        if sound == []:
+            return AsrResult((), options.language or "en", 0.0, self.model_name)
+        language, probability = self._language(samples)
         common = dict(
             language=language, beam_size=options.beam_size, word_timestamps=True,
             vad_filter=options.vad, initial_prompt=options.initial_prompt, hotwords=options.hotwords,
@@ -106,13 +144,24 @@ class Transcriber:
             compression_ratio_threshold=2.4, log_prob_threshold=-1.0, no_speech_threshold=0.6,
         )
         if self.batched is not None:
-            raw, _ = self.batched.transcribe(samples, batch_size=options.batch_size, **common)
+            clips = None if sound is None else [{"start": a, "end": b} for a, b in at_most(sound, WINDOW)]
+            raw, _ = self.batched.transcribe(samples, batch_size=options.batch_size, clip_timestamps=clips,
+                                             **common)
         else:
-            raw, _ = self.model.transcribe(samples, hallucination_silence_threshold=2.0, **common)
+            clips = "0" if sound is None else [t for region in sound for t in region]  # "0": everything
+            raw, _ = self.model.transcribe(samples, hallucination_silence_threshold=2.0,
+                                           clip_timestamps=clips, **common)
         segments = tuple(_collect(raw, progress))
         if options.vad and (options.hotwords or options.initial_prompt):
             segments = self._fill_skipped_speech(samples, segments, common)
         return AsrResult(suppress_hallucinations(segments), language, probability, self.model_name)
+
+    def _language(self, samples: np.ndarray) -> tuple[str, float]:
+        if self.options.language:
+            return self.options.language, 1.0
+        if samples.size < SAMPLE_RATE // 2:
+            return "en", 0.0
+        return self.detect_language(samples)
 
     def _fill_skipped_speech(self, samples: np.ndarray, segments: tuple[Segment, ...],
                              common: dict) -> tuple[Segment, ...]:
@@ -132,6 +181,54 @@ class Transcriber:
 
 
 MIN_SKIPPED_SPEECH = 1.0  # seconds of VAD speech without a word before it is decoded again
+
+# --- sound, for decoding without VAD -------------------------------------------------------------
+
+# A 100 ms frame quieter than this holds no sound at all: digital silence, or dither (about -90 dBFS
+# in 16-bit audio). The quietest recordings in the shared data have frames between words near -80 dBFS,
+# and speech tens of dB above; only what is below the floor for AUDIBLE_GAP seconds is skipped.
+SILENCE_FLOOR_DB = -80.0
+FRAME = 0.1  # seconds
+AUDIBLE_PAD = 0.5  # seconds of silence kept around sound, so that no word onset is cut
+AUDIBLE_GAP = 2.0  # shorter silences stay inside the stretch of sound around them
+WINDOW = 30.0  # Whisper's window: the batched pipeline decodes at most this much of each clip
+
+
+def frame_db(samples: np.ndarray) -> np.ndarray:
+    """Loudness (dBFS, mean square) of each 100 ms frame; the last, partial frame included."""
+    frame = round(FRAME * SAMPLE_RATE)
+    whole = len(samples) // frame * frame
+    # einsum sums squares row by row without a squared copy of a 3-hour array.
+    frames = samples[:whole].reshape(-1, frame)
+    power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / frame
+    if whole < len(samples):
+        tail = samples[whole:].astype(np.float64)
+        power = np.append(power, np.mean(tail * tail))
+    return 10 * np.log10(np.maximum(power, 1e-30))
+
+
+def audible_regions(samples: np.ndarray) -> list[tuple[float, float]]:
+    """Stretches (seconds) that hold any sound: frames above SILENCE_FLOOR_DB, joined across gaps
+    shorter than AUDIBLE_GAP and padded by AUDIBLE_PAD. Empty for digital silence."""
+    loud = np.flatnonzero(frame_db(samples) > SILENCE_FLOOR_DB)
+    if loud.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(loud) * FRAME > AUDIBLE_GAP)
+    firsts, lasts = loud[np.r_[0, breaks + 1]], loud[np.r_[breaks, loud.size - 1]]
+    duration = len(samples) / SAMPLE_RATE
+    return [(round(max(0.0, float(first) * FRAME - AUDIBLE_PAD), 3),
+             round(min(duration, float(last + 1) * FRAME + AUDIBLE_PAD), 3))
+            for first, last in zip(firsts, lasts, strict=True)]
+
+
+def at_most(regions: Sequence[tuple[float, float]], seconds: float) -> list[tuple[float, float]]:
+    """`regions` cut into pieces no longer than `seconds`, of equal length within each region."""
+    pieces = []
+    for start, end in regions:
+        count = max(1, int(np.ceil((end - start) / seconds - 1e-9)))
+        step = (end - start) / count
+        pieces += [(round(start + i * step, 3), round(start + (i + 1) * step, 3)) for i in range(count)]
+    return pieces
 
 
 def skipped_speech(samples: np.ndarray, segments: Sequence[Segment]) -> list[tuple[float, float]]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from podium.errors import PodiumError
 from podium.evaluate.api import (
+    MANIFEST_REFERENCES,
     EvaluateOptions,
     PairResult,
     pool,
@@ -96,6 +97,10 @@ def read_manifest(path: Path, ids: tuple[str, ...] = ()) -> list[dict[str, Any]]
             raise PodiumError(f"{path}:{number}: expected one JSON object per line ({err.msg})") from None
         if not isinstance(item, dict) or "audio" not in item:
             raise PodiumError(f"{path}:{number}: expected an object with an \"audio\" path")
+        if not any(isinstance(item.get(key), str) for key in ("ref", *MANIFEST_REFERENCES)):
+            # Found now, not in the child after the item is transcribed.
+            raise PodiumError(f"{path}:{number}: no reference to score against: give \"transcript\" "
+                              "(the text), \"rttm\" (speaker turns) or \"ref\" (a reference file)")
         if not ids or item.get("id") in ids:
             items.append(item)
     if not items:

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn, TextIO
 
+import podium.command_env  # noqa: F401 - first, for its side effect: see its docstring
 from podium import __version__, bench
 from podium.asr import AsrOptions
 from podium.batch.cli import add_batch_parser
 from podium.diarize import DiarizeOptions
-from podium.errors import MediaError, PodiumError
+from podium.errors import MediaError, PodiumError, PodiumWarning
 from podium.evaluate.cli import add_evaluate_parser
+from podium.files import check_writable_dir
 from podium.media import MediaOptions
 from podium.options import add_arguments, from_args
-from podium.pipeline import OutputOptions, Podium, StageTimer, TranscribeOptions
+from podium.pipeline import OutputOptions, Podium, StageTimer, TranscribeOptions, too_short_note
 from podium.progress import StageProgress
 from podium.speakers import SpeakerOptions
 
@@ -51,6 +56,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
     if clashes:
         raise PodiumError(f"several inputs share the name {clashes[0]!r}; their outputs would overwrite "
                           "each other: transcribe them into different --output-dir")
+    check_writable_dir(options.output.output_dir)  # before any model loads, not after the first input
     engine = Podium(options)
     failed = 0
     for path in inputs:
@@ -58,11 +64,13 @@ def run_transcribe(args: argparse.Namespace) -> int:
         try:
             with StageProgress(path.name, quiet=args.quiet) as progress:
                 transcript = engine.transcribe(path, progress.hook, timer)
-            written = engine.write(transcript, path.stem)
-        except MediaError as err:  # this input is bad; the others still go ahead
+        except (MediaError, OSError) as err:  # this input is bad or unreadable; the others still go ahead
             failed += 1
-            _error(f"{path}: {err}")
+            _error(f"{path}: {err if isinstance(err, MediaError) else _unreadable(err)}")
             continue
+        written = engine.write(transcript, path.stem)  # RunError (a full disk, ...) ends the whole run
+        if note := too_short_note(transcript.duration, options):
+            _note(f"{path}: {note}")
         if not transcript.segments:
             _note(f"{path}: no speech found; the transcript is empty")
         if not args.quiet:
@@ -70,6 +78,10 @@ def run_transcribe(args: argparse.Namespace) -> int:
         for out in written:
             print(out)
     return EXIT_INPUT_ERROR if failed else 0
+
+
+def _unreadable(err: OSError) -> str:
+    return f"cannot read it: {err.strerror or err}"
 
 
 def run_models(args: argparse.Namespace) -> int:
@@ -101,8 +113,16 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """A usage error in one line, as every other podium error: the full usage of `transcribe` is 25
+    lines, which bury the one that says what is wrong. Subcommand parsers inherit this class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INPUT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="podium", description="Speaker-labelled transcripts from "
+    parser = OneLineErrorParser(prog="podium", description="Speaker-labelled transcripts from "
                                      "news video, offline.")
     parser.add_argument("--version", action="version", version=f"podium {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -132,6 +152,25 @@ def _note(message: str) -> None:
     print(f"podium: {message}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _warnings_on_one_line() -> Iterator[None]:
+    """podium's warnings (a file with NaN samples, ...) as one line each, like its errors; other
+    libraries' warnings as Python shows them. Python's own display comes back on exit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", PodiumWarning)  # every file's warning, each time
+        show_others = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:
+            if issubclass(category, PodiumWarning):
+                print(f"podium: warning: {message}", file=sys.stderr)
+            else:
+                show_others(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -140,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_INPUT_ERROR
     try:
-        return handler(args)
+        with _warnings_on_one_line():
+            return handler(args)
     except PodiumError as err:
         _error(str(err))
         return err.exit_code

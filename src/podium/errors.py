@@ -13,3 +13,17 @@ class MediaError(PodiumError):
 
 class ModelError(PodiumError):
     """A model could not be found, verified or loaded."""
+
+
+class RunError(PodiumError):
+    """The machine, not the input: a full disk, a read-only or unwritable output folder or ledger.
+
+    The run stops (every later input would fail the same way) and nothing is recorded against the
+    input, so a rerun after the problem is fixed does that input again.
+    """
+
+    exit_code = 1
+
+
+class PodiumWarning(UserWarning):
+    """Something the user should know that does not stop the run; the CLI prints it on one line."""

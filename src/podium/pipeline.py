@@ -5,6 +5,8 @@ Each stage is its own method so `podium batch` can run them on different files a
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +30,19 @@ if TYPE_CHECKING:
 
 # hook(stage, seconds_of_audio_done, seconds_of_audio_total); called as each stage makes progress.
 ProgressHook = Callable[[str, float, float], None]
+# Below this, segmentation has nothing to work on (the diarizer refuses it): such an input is still
+# transcribed, without speakers, and the caller says so. An enrollment clip needs more: a voice print
+# from a fraction of a second names the wrong speaker.
+MIN_DIARIZE_SECONDS = 0.1
+MIN_ENROLL_SECONDS = 0.5
+
+
+def too_short_note(duration: float, options: TranscribeOptions) -> str | None:
+    """The note for an input too short to tell speakers apart (None when diarization ran or was off)."""
+    if not options.diarize.diarize or duration >= MIN_DIARIZE_SECONDS:
+        return None
+    return (f"only {duration:.2f} s of audio, too short to tell speakers apart "
+            f"(diarization needs {MIN_DIARIZE_SECONDS} s): the transcript has no speaker labels")
 
 
 @dataclass(frozen=True)
@@ -76,7 +91,11 @@ class Podium:
         self.options = options or TranscribeOptions()
         self._transcriber: Transcriber | None = None
         self._diarizer: Diarizer | None = None
+        self._diarizer_loading: threading.Thread | None = None
         self._enrolled: dict[str, np.ndarray] | None = None
+        # Decoded now, before any model loads: a missing, broken or too short clip stops the run at
+        # once, not after the first input is transcribed (and not once per input).
+        self._clips = self._decode_enrollments() if self.options.diarize.diarize else {}
 
     @property
     def transcriber(self) -> Transcriber:
@@ -86,11 +105,26 @@ class Podium:
 
     @property
     def diarizer(self) -> Diarizer:
+        if self._diarizer_loading is not None:
+            self._diarizer_loading.join()
+            self._diarizer_loading = None
         if self._diarizer is None:
-            from podium.diarize import Diarizer
-
-            self._diarizer = Diarizer(self.options.diarize)
+            self._diarizer = _load_diarizer(self.options.diarize)
         return self._diarizer
+
+    def _preload_diarizer(self) -> None:
+        """Start loading the diarizer in the background: importing torch and pyannote takes several
+        seconds of mostly single-threaded Python, which overlaps with Whisper's decoding. A failure
+        is left for the `diarizer` property to raise, in this thread, when it is needed."""
+        if not self.options.diarize.diarize or self._diarizer is not None or self._diarizer_loading:
+            return
+
+        def load() -> None:
+            with contextlib.suppress(Exception):
+                self._diarizer = _load_diarizer(self.options.diarize)
+
+        self._diarizer_loading = threading.Thread(target=load, name="podium-load-diarizer", daemon=True)
+        self._diarizer_loading.start()
 
     def load_models(self) -> None:
         """Load every model the options need now, so errors surface before any input is read."""
@@ -109,8 +143,8 @@ class Podium:
         return self.transcriber.transcribe(audio.samples, report)
 
     def diarize(self, audio: Audio) -> DiarizationResult | None:
-        if not self.options.diarize.diarize or audio.samples.size == 0:
-            return None
+        if not self.options.diarize.diarize or audio.duration < MIN_DIARIZE_SECONDS:
+            return None  # too short: see too_short_note
         # Enrolled voices are also looked for inside other speakers (a moderator merged into the
         # main speaker gets their turns back), then name their speakers in `assemble`.
         enrolled = self._enrollments()
@@ -126,23 +160,27 @@ class Podium:
             return base
         words = align.assign_speakers(words, diarization.turns)
         words = align.smooth_speakers(words)
-        words, turns, mapping = speakers.relabel_by_first_appearance(words, diarization.turns)
+        # Every diarizer label gets a SPEAKER_n, including a speaker heard only under another one:
+        # they have overlapping turns but no exclusive turn, and their raw label (SPEAKER_01) once
+        # leaked into the JSON turns, the RTTM and the PNG beside SPEAKER_1.
+        words, _, mapping = speakers.relabel_by_first_appearance(
+            words, (*diarization.turns, *diarization.overlapping_turns))
         enrolled = self._name_by_voice(diarization, mapping)
-        labels = sorted({t.speaker for t in turns} | {w.speaker for w in words if w.speaker},
-                        key=_label_order)
+        labels = sorted(mapping.values(), key=_label_order)
         named = speakers.name_speakers(labels, self.options.speakers, enrolled)
-        overlapping = tuple(SpeakerTurn(t.start, t.end, mapping.get(t.speaker, t.speaker))
+        overlapping = tuple(SpeakerTurn(t.start, t.end, mapping[t.speaker])
                             for t in diarization.overlapping_turns)
         return replace(base, segments=align.build_segments(words), speakers=named, turns=overlapping)
 
     def _enrollments(self) -> dict[str, np.ndarray]:
         """Voice embeddings of the `--enroll NAME=CLIP` clips, computed once."""
         if self._enrolled is None:
-            self._enrolled = {
-                name: self.diarizer.embed(load_audio(clip).samples)
-                for name, clip in self.options.speakers.enrollments()
-            }
+            self._enrolled = {name: self.diarizer.embed(audio.samples) for name, audio in self._clips.items()}
+            self._clips = {}  # the embeddings are all that is needed from now on
         return self._enrolled
+
+    def _decode_enrollments(self) -> dict[str, Audio]:
+        return {name: _enrollment_clip(name, clip) for name, clip in self.options.speakers.enrollments()}
 
     def _name_by_voice(self, diarization: DiarizationResult, mapping: dict[str, str]) -> dict[str, str]:
         enrolled = self._enrollments()
@@ -158,6 +196,7 @@ class Podium:
     def transcribe(self, source: str | Path | Audio, hook: ProgressHook | None = None,
                    timer: StageTimer | None = None) -> Transcript:
         timer = timer if timer is not None else StageTimer()
+        self._preload_diarizer()
 
         def timed(stage: str, run: Callable):
             started = time.perf_counter()
@@ -182,6 +221,25 @@ class Podium:
     def write(self, transcript: Transcript, stem: str) -> list[Path]:
         out = self.options.output
         return write_outputs(transcript, Path(out.output_dir), stem, out.formats)
+
+
+def _enrollment_clip(name: str, clip: Path) -> Audio:
+    """One clip's audio; a clip that is not usable is a setup error that names it."""
+    try:
+        audio = load_audio(clip)
+    except PodiumError as err:  # MediaError included: a bad clip spoils every input, not just one
+        raise PodiumError(f"--enroll {name}={clip}: {err}") from None
+    if audio.duration < MIN_ENROLL_SECONDS:
+        raise PodiumError(f"--enroll {name}={clip}: it holds only {audio.duration:.2f} s of audio; an "
+                          f"enrollment clip needs at least {MIN_ENROLL_SECONDS} s (a few seconds of that "
+                          "voice alone is best)")
+    return audio
+
+
+def _load_diarizer(options: DiarizeOptions) -> Diarizer:
+    from podium.diarize import Diarizer
+
+    return Diarizer(options)
 
 
 def _label_order(label: str) -> tuple[int, str]:

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from podium.align import merge_turns, segment_text
 from podium.errors import PodiumError
-from podium.files import atomic_write_bytes, atomic_write_text
+from podium.files import atomic_write_set
 from podium.transcript import Segment, Transcript, Word
 
 # Subtitle conventions (EBU / Netflix style): at most two lines of 42 characters, at most ~7 s on screen.
@@ -54,6 +54,13 @@ def timestamp(ms: int, decimal: str) -> str:
 
 def one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _one_line_name(transcript: Transcript, label: str | None) -> str | None:
+    """A speaker's display name on one line. Options refuse names with line breaks; a Transcript made
+    in Python may still hold one, and in txt, SRT or VTT it would start a paragraph or a fake cue."""
+    name = transcript.speaker_name(label)
+    return None if name is None else one_line(name)
 
 
 # --- cues -----------------------------------------------------------------------------------------
@@ -98,7 +105,7 @@ def cue_display_text(text: str, speaker: str | None) -> str:
 def _cue_chunks(words: list[Word], transcript: Transcript, max_seconds: float,
                 line_chars: int) -> Iterable[list[Word]]:
     def fits(chunk: list[Word]) -> bool:
-        shown = cue_display_text(segment_text(chunk), transcript.speaker_name(chunk[0].speaker))
+        shown = cue_display_text(segment_text(chunk), _one_line_name(transcript, chunk[0].speaker))
         lines = wrap_two_lines(shown, line_chars)
         return (chunk[-1].end - chunk[0].start <= max_seconds and len(lines) <= 2
                 and all(len(line) <= line_chars for line in lines))
@@ -134,7 +141,7 @@ def build_cues(transcript: Transcript, max_seconds: float = CUE_MAX_SECONDS,
         if i + 1 < len(chunks):
             end = min(end, max(round(chunks[i + 1][0].start * 1000), start + 1))
         text = one_line(segment_text(chunk))
-        cues.append(Cue(start, end, text, transcript.speaker_name(chunk[0].speaker)))
+        cues.append(Cue(start, end, text, _one_line_name(transcript, chunk[0].speaker)))
     return cues
 
 
@@ -171,7 +178,7 @@ class TxtWriter(Writer):
             return "".join(line + "\n" for line in lines)
         paragraphs = []
         for turn in merge_turns([s for s in transcript.segments if s.text.strip()]):
-            name = transcript.speaker_name(turn.speaker)
+            name = _one_line_name(transcript, turn.speaker)
             who = f"{name}: " if name else ""
             paragraphs.append(f"[{clock(turn.start, hours)}] {who}{one_line(turn.text)}")
         return "\n\n".join(paragraphs) + ("\n" if paragraphs else "")
@@ -315,17 +322,10 @@ WRITERS: dict[str, type[Writer]] = {
 
 def write_outputs(transcript: Transcript, output_dir: str | Path, stem: str,
                   formats: Sequence[str]) -> list[Path]:
-    """Render every format first, then write each atomically: a failure leaves no partial output."""
+    """Render every format first, then write them as one set: all are replaced, or none (RunError)."""
     unknown = [f for f in formats if f not in WRITERS]
     if unknown:
         raise PodiumError(f"unknown output format {unknown[0]!r} (choose from {', '.join(WRITERS)})")
     rendered = [(WRITERS[f], WRITERS[f]().render(transcript)) for f in dict.fromkeys(formats)]
-    paths = []
-    for writer, content in rendered:
-        path = Path(output_dir) / f"{stem}.{writer.extension}"
-        if isinstance(content, bytes):
-            atomic_write_bytes(path, content)
-        else:
-            atomic_write_text(path, content)
-        paths.append(path)
-    return paths
+    return atomic_write_set([(Path(output_dir) / f"{stem}.{writer.extension}", content)
+                             for writer, content in rendered])

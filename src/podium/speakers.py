@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,6 +13,10 @@ from podium.options import option
 from podium.transcript import Speaker, SpeakerTurn, Word
 
 LABEL_PREFIX = "SPEAKER_"
+# Control characters (a newline starts a new subtitle cue or transcript paragraph, so a name could
+# inject a fake one), lone surrogates (not text: writing them fails) and line/paragraph separators.
+_NOT_IN_NAMES = {"Cc": "a control character", "Cs": "a lone surrogate", "Zl": "a line separator",
+                 "Zp": "a paragraph separator"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,13 @@ class SpeakerOptions:
     enroll: tuple[str, ...] = option(
         (), "name a speaker from a short clip of their voice (repeatable)", metavar="NAME=CLIP",
         repeat=True)
+
+    def __post_init__(self) -> None:
+        # Checked as soon as the options exist, before any model loads or input is read.
+        for name in self.speaker_names:
+            check_name(name, "--speaker-names")
+        self.enrollments()
+        self.names_from_map()
 
     def enrollments(self) -> tuple[tuple[str, Path], ...]:
         return parse_enrollments(self.enroll)
@@ -39,6 +51,7 @@ def parse_enrollments(values: Sequence[str]) -> tuple[tuple[str, Path], ...]:
         name, clip = name.strip(), clip.strip()
         if not sep or not name or not clip:
             raise PodiumError(f"--enroll expects NAME=CLIP (e.g. \"Jane Doe=jane.wav\"), got {value!r}")
+        check_name(name, "--enroll")
         path = Path(clip).expanduser()
         if not path.is_file():
             raise PodiumError(f"--enroll {name}: no such audio file: {clip}")
@@ -64,7 +77,20 @@ def load_speaker_map(path: str | Path) -> dict[str, str]:
     for label, name in data.items():
         if not isinstance(name, str) or not name.strip():
             raise PodiumError(f"speaker map {path}: the name for {label!r} must be a non-empty string")
+        check_name(name.strip(), f"speaker map {path}")
     return {label: name.strip() for label, name in data.items()}
+
+
+def check_name(name: str, where: str) -> str:
+    """A speaker name is data written into txt, SRT, VTT and TSV: refuse characters that change their
+    structure, in one line that says which one."""
+    for char in name:
+        kind = _NOT_IN_NAMES.get(unicodedata.category(char))
+        if kind is not None:
+            raise PodiumError(f"{where}: the speaker name {name!r} holds {kind} (U+{ord(char):04X}); names "
+                              "are written into subtitles and transcripts, where it would break a line "
+                              "or a cue: use plain text")
+    return name
 
 
 def relabel_by_first_appearance(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.errors import PodiumError
+from podium.files import check_writable_dir
 
 EXIT_OK, EXIT_FAILED_INPUTS = 0, 2
 EXIT_ON_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}  # 128 + signal number, as shells report them
@@ -30,9 +31,12 @@ command again skips the inputs already done with the same content and options, a
 interrupted run."""
 
 EPILOG = """\
-exit codes: 0 every input done or skipped; 2 an input failed (the others are still done; see the
-ledger) or bad arguments; 130 stopped by SIGINT (Ctrl-C); 143 stopped by SIGTERM. The first signal
-finishes the files already in Whisper and takes no new ones; a second abandons them."""
+exit codes (they describe the whole set, this run and earlier ones): 0 every input done; 2 some input
+is failed, in this run or an earlier one (the others are still done; the list is printed at the end
+and the ledger has the errors), or bad arguments; 1 the run itself stopped on a problem of the machine
+(a full disk, an unwritable output folder or ledger): fix it and run again, nothing is lost;
+130 stopped by SIGINT (Ctrl-C); 143 stopped by SIGTERM. The first signal finishes the files already
+in Whisper and takes no new ones; a second abandons them."""
 
 
 def add_batch_parser(sub: Any) -> None:
@@ -68,6 +72,7 @@ def run_batch(args: argparse.Namespace) -> int:
     if "output_dir" not in vars(args):  # a default of "." would scatter outputs and a ledger anywhere
         raise PodiumError("podium batch needs --output-dir DIR: the outputs and the ledger go there")
     options = transcribe_options_from(args)
+    check_writable_dir(options.output.output_dir)  # before any input is read or model loaded
     inputs = discover(args.inputs, exclude=Path(options.output.output_dir))
     if not inputs:
         raise PodiumError(f"no media files found in {', '.join(map(str, args.inputs))}")
@@ -81,9 +86,12 @@ def run_batch(args: argparse.Namespace) -> int:
             _exit_now(EXIT_ON_SIGNAL.get(stop.reason or "", 130))
     if not args.quiet:
         reporter.print_summary(summary)
+    reporter.print_failed(summary)  # even with --quiet: this is what someone has to act on
     if summary.interrupted:
         return EXIT_ON_SIGNAL.get(summary.interrupted, 130)
-    return EXIT_FAILED_INPUTS if summary.counts["failed"] else EXIT_OK
+    # The state of the set, not of this run alone: an input that failed before and was skipped now is
+    # still not done, and an orchestrator reading 0 would believe the job complete.
+    return EXIT_FAILED_INPUTS if summary.failed else EXIT_OK
 
 
 @contextlib.contextmanager

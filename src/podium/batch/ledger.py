@@ -12,6 +12,7 @@ done/failed line of each input key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from podium.errors import PodiumError
+from podium.errors import PodiumError, RunError
 
 LEDGER_NAME = "podium-ledger.jsonl"
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"
@@ -122,8 +123,11 @@ class Ledger:
         self._handle: IO[bytes] | None = None
 
     def __enter__(self) -> Ledger:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "ab+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "ab+")
+        except OSError as err:  # a read-only ledger or folder: the machine's problem, not an input's
+            raise RunError(f"cannot open the ledger {self.path}: {err.strerror or err}") from None
         if fcntl is not None:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -140,9 +144,15 @@ class Ledger:
 
     def close(self) -> None:
         with self._lock:
-            if self._handle is not None:
-                self._handle.close()  # closing releases the flock
-                self._handle = None
+            self._close_handle()
+
+    def _close_handle(self) -> None:
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            # Closing releases the flock. On a full disk its final flush fails too; the run already
+            # reports that, and the lines that did reach the disk are whole.
+            with contextlib.suppress(OSError):
+                handle.close()
 
     def read_state(self) -> LedgerState:
         return LedgerState(read_lines(self.path))
@@ -159,19 +169,22 @@ class Ledger:
     def close_with(self, line: dict[str, Any]) -> None:
         """Append a last line and close, with no other line slipping in between or after."""
         with self._lock:
-            self._write(line)
-            if self._handle is not None:
-                self._handle.close()
-                self._handle = None
+            try:
+                self._write(line)
+            finally:
+                self._close_handle()
 
     def _write(self, line: dict[str, Any], durable: bool = True) -> bool:
         if self._handle is None:
             return False
         data = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-        self._handle.write(data)
-        self._handle.flush()  # one write() per line: other readers never see half of it
-        if durable:
-            os.fsync(self._handle.fileno())
+        try:
+            self._handle.write(data)
+            self._handle.flush()  # one write() per line: other readers never see half of it
+            if durable:
+                os.fsync(self._handle.fileno())
+        except OSError as err:  # a full disk: the run stops; a torn line is ignored by later readers
+            raise RunError(f"cannot write the ledger {self.path}: {err.strerror or err}") from None
         return True
 
     def _end_torn_line(self) -> None:

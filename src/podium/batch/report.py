@@ -148,6 +148,16 @@ class BatchReporter:
             table.add_row(*row)
         self.console.print(table)
 
+    def print_failed(self, summary: RunSummary, limit: int = 20) -> None:
+        """Every input of the set that is failed (now or in an earlier run), one per line."""
+        if not summary.failed:
+            return
+        self.note(f"{len(summary.failed)} input(s) failed (--retry-failed tries them again):")
+        for path, error in summary.failed[:limit]:
+            self.console.print(f"  {path}: {error}", markup=False)
+        if len(summary.failed) > limit:
+            self.console.print(f"  ... and {len(summary.failed) - limit} more: see the ledger", markup=False)
+
 
 def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
     """(label, value) rows of the closing summary; also what the benchmark reads."""

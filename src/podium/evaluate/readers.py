@@ -6,7 +6,9 @@ expected`, so a bad file is reported in one line and nothing is scored from half
 
 from __future__ import annotations
 
+import codecs
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -44,11 +46,45 @@ def read_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as error:
         raise fail(path, None, f"cannot read file ({error.strerror or error})") from error
+    encoding = _encoding(data)
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise fail(path, line, "expected UTF-8 text") from error
+        raise fail(path, line, f"expected UTF-8 text, or UTF-16/32 (it does not decode as {encoding}): "
+                   "save the file as UTF-8") from error
+    if "\0" in text:  # no text format has NUL characters: binary data, or a wide encoding misread
+        line = text[: text.index("\0")].count("\n") + 1
+        raise fail(path, line, "expected text, found NUL bytes: save the file as UTF-8")
+    return text
+
+
+# Longest first: the UTF-32-LE mark starts with the UTF-16-LE one.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _encoding(data: bytes) -> str:
+    """UTF-8 unless a byte-order mark, or the NUL bytes of a wide encoding, say otherwise.
+
+    Read as UTF-8, UTF-16 without a mark (Windows tools write it) is valid text with a NUL after every
+    letter, which scores 100% WER against an identical reference. Characters below U+0100, which is
+    most of every Latin-script text, leave the high byte zero: on the odd bytes in UTF-16-LE, on the even
+    ones in UTF-16-BE, and on two of every four in UTF-32.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return encoding
+    if b"\0" not in data:
+        return "utf-8"
+    if len(data) % 4 == 0 and not any(data[2::4] + data[3::4]):
+        return "utf-32-le"
+    if len(data) % 4 == 0 and not any(data[0::4] + data[1::4]):
+        return "utf-32-be"
+    odd, even = data[1::2].count(0), data[0::2].count(0)
+    if len(data) % 2 == 0 and max(odd, even) >= len(data) // 8:  # a few stray NULs are no encoding
+        return "utf-16-le" if odd > even else "utf-16-be"
+    return "utf-8"  # read_text reports the NUL bytes
 
 
 # --- format detection ---------------------------------------------------------------------------
@@ -111,6 +147,8 @@ def parse_clock(value: str) -> float:
     seconds = 0.0
     for part in parts:
         seconds = seconds * 60 + float(part)
+    if not math.isfinite(seconds):  # float() takes "nan" and "inf": a cue that would be silently lost
+        raise ValueError(value)
     return seconds
 
 
@@ -133,8 +171,8 @@ def _float(path: Path, line: int, value: str, what: str) -> float:
         number = float(value)
     except ValueError:
         raise fail(path, line, f"expected {what} as a number of seconds, got {value!r}") from None
-    if number < 0 or number != number:
-        raise fail(path, line, f"expected {what} >= 0, got {value!r}")
+    if not math.isfinite(number) or number < 0:
+        raise fail(path, line, f"expected {what} as a finite number of seconds >= 0, got {value!r}")
     return number
 
 
@@ -346,19 +384,40 @@ def read_names(path: str | Path) -> tuple[str, ...]:
 
 # --- JSON: podium and WhisperX ------------------------------------------------------------------
 
+class _NotFinite(ValueError):
+    """NaN, Infinity or a number too large for a float: Python's json takes them, JSON does not."""
+
+
+def _finite(token: str) -> float:
+    number = float(token)
+    if not math.isfinite(number):
+        raise _NotFinite(token)
+    return number
+
+
 def _load_json(path: Path, text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_finite, parse_float=_finite)
     except json.JSONDecodeError as error:
         raise fail(path, error.lineno, f"expected JSON ({error.msg})") from None
+    except _NotFinite as error:
+        token = str(error)
+        raise fail(path, _line_of(text, token), f"expected finite numbers, got {token}") from None
+
+
+def _line_of(text: str, token: str) -> int | None:
+    """The line of `token`'s first appearance outside a JSON string."""
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[^"]+', text):
+        if not match.group().startswith('"') and token in match.group():
+            return text.count("\n", 0, match.start() + match.group().index(token)) + 1
+    return None
 
 
 def read_podium_json(path: Path, text: str) -> Reference:
+    data = _load_json(path, text)
     try:
-        transcript = Transcript.from_json(text)
-    except json.JSONDecodeError as error:
-        raise fail(path, error.lineno, f"expected JSON ({error.msg})") from None
-    except (ValueError, KeyError, TypeError) as error:
+        transcript = Transcript.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise fail(path, None, f"expected podium transcript JSON ({type(error).__name__}: {error})") from None
     return reference_from_transcript(transcript)
 
@@ -394,7 +453,7 @@ def _json_time(path: Path, where: str, obj: dict[str, Any], key: str) -> float |
     value = obj.get(key)
     if value is None:
         return None  # WhisperX leaves words it could not align (often numbers) without times
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise fail(path, None, f"{where}: expected '{key}' as seconds >= 0, got {value!r}")
     return float(value)
 
