@@ -5,7 +5,8 @@ is missing, this script rebuilds what can be rebuilt byte for byte:
 
 - pyannote.audio's `sample.wav` and its RTTM, from the installed pyannote.audio package (or its wheel);
 - every recording whose manifest entry names one upstream file (`source_repo`, `source_commit`,
-  `source_path`), downloaded from GitHub at that commit.
+  `source_path`), downloaded from GitHub at that commit. The catalogue keeps no reference text, so
+  the `asr` items (their transcript is text in the manifest) are left out.
 
 The list, with each file's sha256, is `tests/data/shared_data.jsonl` (made from a complete copy with
 `--write-catalogue`). A file whose checksum differs is refused, never installed. References that were
@@ -75,6 +76,8 @@ def write_catalogue(data: Path) -> None:
                 elif entry["id"] == "pyannote_sample" and field == "uem":
                     source = TEXT_PREFIX + (data / relative).read_text(encoding="utf-8")
                 files.append({"path": relative, "sha256": sha256(data / relative), "source": source})
+        # The reference texts stay out of this repository, like the recordings themselves.
+        entry.pop("transcript", None)
         lines.append(json.dumps({"manifest": entry, "files": files}, ensure_ascii=False))
     CATALOGUE.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"fetch_data: wrote {CATALOGUE} ({len(lines)} recordings)")
@@ -150,6 +153,8 @@ def fetch(dest: Path) -> int:
         for item in catalogue:
             results = {spec["path"]: fetch_file(spec, dest, Path(scratch)) for spec in item["files"]}
             bad = {path: why for path, why in results.items() if why not in ("present", "fetched")}
+            if item["manifest"].get("kind") == "asr" and "transcript" not in item["manifest"]:
+                bad["transcript"] = "the reference text is not kept here; see the entry's authority"
             if bad:
                 reasons = "; ".join(f"{path}: {why}" for path, why in bad.items())
                 problems.append(f"{item['manifest']['id']}: {reasons}")
