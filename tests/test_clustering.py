@@ -196,3 +196,20 @@ def test_overlapping_frame_sets_embed_each_piece_of_audio_once() -> None:
     assert calls == [100 + 20 + 40]  # each frame of the union embedded once, in one call
     assert np.allclose(vectors[:10], [0, 1, 0], atol=1e-9)
     assert vectors[10][0] > 0 and vectors[10][2] > vectors[10][0] and vectors[10][1] == 0
+
+
+def test_long_recordings_cluster_a_bounded_sample_and_assign_the_rest() -> None:
+    rng = np.random.default_rng(8)
+    v = voices(2)
+    chunks = 400
+    active = np.zeros((chunks, 100, 3), dtype=bool)
+    active[:, :50, 0] = True
+    active[:, 50:, 1] = True
+    embeddings = np.full((chunks, 3, DIMENSION), np.nan)
+    embeddings[:, 0] = samples(v[0], chunks, 0.1, rng)
+    embeddings[:, 1] = samples(v[1], chunks, 0.1, rng)
+    clustering = SpeakerClustering(ClusteringSettings(max_clustered=50))  # 800 embeddings, 50 clustered
+    hard, _, centroids = clustering(embeddings, segmentation(active))
+    assert len(centroids) == 2
+    assert len(set(hard[:, 0].tolist())) == 1 and len(set(hard[:, 1].tolist())) == 1
+    assert hard[0, 0] != hard[0, 1]

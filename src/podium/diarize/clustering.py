@@ -10,7 +10,8 @@ moderator's 1.6 s "next question" is then given to the main speaker. Here:
 2. A small cluster is merged into its nearest large cluster only when it sounds like it (cosine
    distance of centroids within `keep_distance`): a distinct voice stays a speaker however little
    it says, and a brief interjection of a known voice still joins that voice.
-3. Every embedding, clustered or not, then goes to the speaker whose centroid is nearest.
+3. Every embedding, clustered or not, then goes to the speaker whose centroid is nearest (in long
+   recordings, only `max_clustered` evenly spaced embeddings are clustered: memory stays bounded).
 
 `num_speakers` / `min_speakers` / `max_speakers` are honoured by every method. The functions below
 are pure over arrays; `SpeakerClustering` adapts them to pyannote's `SpeakerDiarization`.
@@ -38,6 +39,11 @@ class ClusteringSettings:
     min_cluster_size: int = 12  # clusters with fewer members are "small" (capped at 10% of members)
     keep_distance: float | None = None  # a small cluster this far from every large one is kept
     max_spectral_speakers: int = 10
+    # Agglomerative clustering holds every pairwise distance: 4000 embeddings (some 3-4 hours of
+    # conversation at a 5 s chunk step) take 64 MB, a day-long recording's 30000 would take 3.6 GB.
+    # Longer recordings cluster this many embeddings, evenly spaced; every embedding then goes to its
+    # nearest centroid as usual.
+    max_clustered: int = 4000
     vbx: VbxModel | None = None
     vbx_fa: float = 0.3
     vbx_fb: float = 5.0
@@ -219,16 +225,24 @@ class SpeakerClustering(BaseClustering):
         if not trained.any():
             return (np.zeros((chunks, speakers), dtype=np.int8), np.ones((chunks, speakers, 1)),
                     np.zeros((1, dimension)))
-        bounds = _bounds(int(trained.sum()), num_clusters, min_clusters, max_clusters)
+        clustered = _evenly(np.flatnonzero(trained), self.settings.max_clustered)
+        bounds = _bounds(len(clustered), num_clusters, min_clusters, max_clusters)
         method = CLUSTER[self.settings.method] if bounds.maximum > 1 else _one
         if self.count_from is not None and bounds.exact is None:
-            reference = unit(np.nan_to_num(self.count_from.reshape(-1, dimension)))[trained]
+            reference = unit(np.nan_to_num(self.count_from.reshape(-1, dimension)))[clustered]
             bounds = _capped(bounds, int(method(reference, self.settings, bounds).max()) + 1)
-        labels = method(vectors[trained], self.settings, bounds)
-        centroids = centroids_of(vectors[trained], labels)
+        labels = method(vectors[clustered], self.settings, bounds)
+        centroids = centroids_of(vectors[clustered], labels)
         scores = (2.0 - (1.0 - vectors @ centroids.T)).reshape(chunks, speakers, -1)
         scores[~valid.reshape(chunks, speakers)] = np.nan
         return np.argmax(np.nan_to_num(scores, nan=-np.inf), axis=2).astype(np.int8), scores, centroids
+
+
+def _evenly(indices: np.ndarray, most: int) -> np.ndarray:
+    """At most `most` of `indices`, evenly spaced through the recording."""
+    if len(indices) <= most:
+        return indices
+    return indices[np.linspace(0, len(indices) - 1, most).round().astype(int)]
 
 
 def _one(vectors: np.ndarray, settings: ClusteringSettings, bounds: SpeakerBounds) -> np.ndarray:

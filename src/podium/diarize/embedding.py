@@ -194,10 +194,11 @@ def embed_via_runs(index_sets: list[np.ndarray], embed: Callable[[list[np.ndarra
                    max_piece_frames: int) -> np.ndarray:
     """Unit embeddings of many overlapping frame sets, each piece of audio embedded once.
 
-    With chunks every 0.5 s, one 2 s turn is a short pair in about twenty chunks, with nearly the
-    same frames each time. The union of the sets is cut into contiguous runs, runs longer than
-    `max_piece_frames` into equal pieces; `embed` runs once on every piece, and a set's embedding is
-    the mean of its pieces' embeddings weighted by how many of its frames each piece holds.
+    Chunks overlap (10 s windows every 5 s by default, every 1 s at pyannote's step), so one turn
+    is a short pair in several chunks, with nearly the same frames each time. The union of the sets
+    is cut into contiguous runs, runs longer than `max_piece_frames` into equal pieces; `embed` runs
+    once on every piece, and a set's embedding is the mean of its pieces' embeddings weighted by how
+    many of its frames each piece holds.
     """
     if not index_sets:
         return np.zeros((0, 0))
@@ -205,6 +206,8 @@ def embed_via_runs(index_sets: list[np.ndarray], embed: Callable[[list[np.ndarra
     breaks = np.flatnonzero(np.diff(frames) > 1) + 1
     pieces = [piece for run in np.split(frames, breaks)
               for piece in np.array_split(run, -(-len(run) // max_piece_frames))]
+    # Not padded to shared lengths for batching (reading each piece cyclically up to a multiple of
+    # 0.5 s embedded twice as fast per frame, but moved pooled DER on the bank calls 18.2% -> 18.5%).
     vectors = embed(pieces)
     owner = np.repeat(np.arange(len(pieces)), [len(piece) for piece in pieces])  # piece of frames[i]
     weights = np.zeros((len(index_sets), len(pieces)))
