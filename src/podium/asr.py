@@ -37,7 +37,7 @@ class AsrOptions:
     hotwords: str | None = option(None, "words to favour, e.g. names: \"Rutte Rubio Witkoff\"")
     beam_size: int = option(5, "beam width of the decoder")
     # Batched by default: about twice as fast as sequential decoding on CPU, with the same or lower
-    # WER on the shared data (benchmarks/README.md, "Whisper: sequential or batched").
+    # WER on the shared data (benchmarks/README.md, "The whole command against plain faster-whisper").
     batch_size: int = option(8, "decode N speech windows at once with faster-whisper's batched "
                              "pipeline; 0 = sequential (one window after another, slower)")
     vad: bool = option(True, "skip non-speech with Silero VAD before decoding")
