@@ -149,7 +149,9 @@ class BatchRun:
         self.options_hash = options_hash(options)
         self.run_id = f"{now()}-{os.getpid()}"
         self.summary = RunSummary(total=len(inputs))
-        self.engine: Podium | None = None
+        # Built now, before the ledger opens: it checks the enrollment clips (decodes them), so a bad
+        # --enroll clip stops the run with nothing written. Models load later, in `_load_models`.
+        self.engine = Podium(options)
         self._ledger: Ledger | None = None
         self._state: LedgerState | None = None
         self._summary_lock = threading.Lock()
@@ -253,7 +255,6 @@ class BatchRun:
     def _load_models(self) -> None:
         started = time.perf_counter()
         use_asr_gpu_for_diarization(self.options)
-        self.engine = Podium(self.options)
         self.engine.load_models()
         self.summary.models_loaded = True
         self.summary.model_seconds = time.perf_counter() - started
@@ -337,7 +338,6 @@ class BatchRun:
         return True
 
     def _decode(self, job: _Job) -> bool:
-        assert self.engine is not None
         engine = self.engine
         self._stage_started(job, "decode")
         try:
@@ -351,7 +351,6 @@ class BatchRun:
         return True
 
     def _recognizer(self, source: queue.Queue[_Job | None], out: queue.Queue[_Job | None]) -> None:
-        assert self.engine is not None
         engine = self.engine
         try:
             while (job := self._get(source, end_on_stop=True)) is not _END:
@@ -373,7 +372,6 @@ class BatchRun:
             self._put(out, _END, force=True)
 
     def _finisher(self, source: queue.Queue[_Job | None]) -> None:
-        assert self.engine is not None
         engine = self.engine
         while (job := self._get(source)) is not _END:
             try:
