@@ -102,6 +102,14 @@ def segmentation(active: np.ndarray) -> SlidingWindowFeature:
     return SlidingWindowFeature(active.astype(float), SlidingWindow(start=0.0, duration=10.0, step=5.0))
 
 
+def two_halves(chunks: int) -> SlidingWindowFeature:
+    """Two speakers, each alone for half of every chunk (local speakers 0 and 1; 2 is silent)."""
+    active = np.zeros((chunks, 100, 3), dtype=bool)
+    active[:, :50, 0] = True
+    active[:, 50:, 1] = True
+    return segmentation(active)
+
+
 def test_short_turns_are_clustered_above_the_active_ratio_and_assigned_below_it() -> None:
     rng = np.random.default_rng(5)
     v = voices(2)
@@ -128,24 +136,18 @@ def test_short_turns_are_clustered_above_the_active_ratio_and_assigned_below_it(
 def test_hints_reach_the_clustering_through_the_adapter() -> None:
     rng = np.random.default_rng(6)
     v = voices(3)
-    chunks, frames = 9, 100
-    active = np.zeros((chunks, frames, 3), dtype=bool)
-    active[:, :50, 0] = True
-    active[:, 50:, 1] = True
+    chunks = 9
     embeddings = np.stack([samples(v[c % 3], 3, 0.1, rng) for c in range(chunks)])
     clustering = SpeakerClustering(ClusteringSettings())
-    assert len(clustering(embeddings, segmentation(active))[2]) == 3
-    assert len(clustering(embeddings, segmentation(active), num_clusters=2)[2]) == 2
-    assert len(clustering(embeddings, segmentation(active), max_clusters=1)[2]) == 1
+    assert len(clustering(embeddings, two_halves(chunks))[2]) == 3
+    assert len(clustering(embeddings, two_halves(chunks), num_clusters=2)[2]) == 2
+    assert len(clustering(embeddings, two_halves(chunks), max_clusters=1)[2]) == 1
 
 
 def test_count_from_caps_the_speakers_the_mixed_embeddings_may_find() -> None:
     rng = np.random.default_rng(7)
     v = voices(3)
-    chunks, frames = 12, 100
-    active = np.zeros((chunks, frames, 3), dtype=bool)
-    active[:, :50, 0] = True
-    active[:, 50:, 1] = True
+    chunks = 12
     # Two people; re-embedded, a third of the second person's chunks drift (cosine ~0.53 to their
     # voice, ~0 to the first person's): a third cluster unless the shared embeddings cap the count.
     shared = np.full((chunks, 3, DIMENSION), np.nan)
@@ -154,12 +156,12 @@ def test_count_from_caps_the_speakers_the_mixed_embeddings_may_find() -> None:
     mixed = shared.copy()
     mixed[::3, 1] = samples(unit(v[1] + 1.6 * v[2]), len(mixed[::3]), 0.05, rng)
     clustering = SpeakerClustering(ClusteringSettings(keep_distance=0.5))
-    assert len(clustering(mixed, segmentation(active))[2]) == 3
+    assert len(clustering(mixed, two_halves(chunks))[2]) == 3
     clustering.count_from = shared
-    hard, _, centroids = clustering(mixed, segmentation(active))
+    hard, _, centroids = clustering(mixed, two_halves(chunks))
     assert len(centroids) == 2
     assert len(set(hard[:, 0].tolist())) == 1 and len(set(hard[:, 1].tolist())) == 1
-    assert len(clustering(mixed, segmentation(active), num_clusters=3)[2]) == 3  # an exact count wins
+    assert len(clustering(mixed, two_halves(chunks), num_clusters=3)[2]) == 3  # an exact count wins
 
 
 def test_short_solo_pairs_and_their_frames_on_the_campplus_grid() -> None:
@@ -202,14 +204,11 @@ def test_long_recordings_cluster_a_bounded_sample_and_assign_the_rest() -> None:
     rng = np.random.default_rng(8)
     v = voices(2)
     chunks = 400
-    active = np.zeros((chunks, 100, 3), dtype=bool)
-    active[:, :50, 0] = True
-    active[:, 50:, 1] = True
     embeddings = np.full((chunks, 3, DIMENSION), np.nan)
     embeddings[:, 0] = samples(v[0], chunks, 0.1, rng)
     embeddings[:, 1] = samples(v[1], chunks, 0.1, rng)
     clustering = SpeakerClustering(ClusteringSettings(max_clustered=50))  # 800 embeddings, 50 clustered
-    hard, _, centroids = clustering(embeddings, segmentation(active))
+    hard, _, centroids = clustering(embeddings, two_halves(chunks))
     assert len(centroids) == 2
     assert len(set(hard[:, 0].tolist())) == 1 and len(set(hard[:, 1].tolist())) == 1
     assert hard[0, 0] != hard[0, 1]

@@ -8,9 +8,8 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
 
 from podium.errors import RunError
 
@@ -26,38 +25,17 @@ def _read_umask() -> int:
 FILE_MODE = 0o666 & ~_read_umask()
 
 
-@contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
-    """Open a temp file beside `path`; rename it over `path` only if the block finishes.
-
-    A crash or an exception leaves no half-written `path`, only (at worst, after SIGKILL) a
-    `.<name>.*.tmp` file that later runs ignore.
-    """
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write `text` to `path` through a temp file beside it, renamed into place once complete: a
+    crash leaves no half-written `path`, only (at worst, after SIGKILL) a `.<name>.*.tmp` file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _write_temp(path, text)
     try:
-        os.fchmod(fd, FILE_MODE)
-        encoding = None if "b" in mode else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    with atomic_open(path, "w") as handle:
-        handle.write(text)
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    with atomic_open(path, "wb") as handle:
-        handle.write(data)
 
 
 def atomic_write_set(contents: Sequence[tuple[Path, str | bytes]]) -> list[Path]:

@@ -21,13 +21,14 @@ the value that did best on the other 20. Figures (pooled DER, no collar) are in 
   grid with thresholds 0.4/0.45/0.5 and keep distances 0.5/0.6/none (CV 19.1%). Without the cap,
   three bank calls gain a third speaker (13 of 21 exact). On the stitched briefings it is neutral to
   slightly worse (15.2% against 14.7%; short-turn speakers kept apart 17 of 24 against 16). The
-  share 0.3 itself was not swept.
+  share 0.3 itself was not swept, nor were SHORT_MIN_SECONDS and SHORT_PIECE_SECONDS (set by hand:
+  CAM++ needs about half a second of speech; 3 s pieces keep one forward pass short).
 - Spectral clustering (NME-SC) and VBx (two-covariance model fitted on the other sources) lost the
   CV comparison: 37.9% and 21.9% pooled DER against 20.7-21.1% for agglomerative clustering.
 
-Known weakness: a 10-minute loop of the five AMI/sample excerpts gets 14 speakers for 8 (DER 43.6%
-against 38.7% with podium 0.1.0's values). It was not used to choose anything (a loop of five files
-would overfit them); it is reported in benchmarks/README.md.
+Known weakness: a 10-minute loop of the five AMI/sample excerpts gets 13 speakers for 8 (DER 38.7%,
+as with podium 0.1.0's values, which find 8). It was not used to choose anything (a loop of five
+files would overfit them); it is reported in benchmarks/README.md.
 
 Small data: these are sanity-checked defaults, not measured optima; retune on the target domain.
 """
