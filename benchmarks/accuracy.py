@@ -186,8 +186,8 @@ def run_system(system: System, run_items: list[Item]) -> SystemRun:
 
 def scores(run: SystemRun, run_items: list[Item]) -> dict[str, dict[str, dict[str, Any]]]:
     """Pooled metrics per data set ("shared", "briefing"), only those the system can be scored on."""
-    from podium.bench import reference_for
     from podium.evaluate.api import EvaluateOptions, pool, score_pair
+    from podium.evaluate.bench import reference_for
 
     by_dataset: dict[str, list] = {}
     for item, hypothesis in zip(run_items, run.hypotheses, strict=True):

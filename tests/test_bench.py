@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from podium.bench import parse_config
 from podium.errors import PodiumError
 from podium.evaluate.api import reference_from_manifest_item
+from podium.evaluate.bench import parse_config
 from podium.pipeline import TranscribeOptions
 
 

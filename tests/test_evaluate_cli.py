@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from podium.evaluate.cli import add_evaluate_parser, main, run_evaluate
+from podium.cli.evaluate import add_parser as add_evaluate_parser
+from podium.cli.evaluate import main
+from podium.cli.evaluate import run as run_evaluate
 
 DATA = Path(__file__).parent / "data" / "eval"
 
@@ -109,11 +111,11 @@ def test_subcommand_plugs_into_the_podium_parser(tmp_path: Path) -> None:
 
 
 def test_module_runs_as_a_program(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "podium.evaluate.cli", *interview_args()],
+    done = subprocess.run([sys.executable, "-m", "podium.cli.evaluate", *interview_args()],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "21.4%" in done.stdout
-    failed = subprocess.run([sys.executable, "-m", "podium.evaluate.cli", "--ref", str(DATA / "bad.stm"),
+    failed = subprocess.run([sys.executable, "-m", "podium.cli.evaluate", "--ref", str(DATA / "bad.stm"),
                              "--hyp", str(DATA / "plain.txt")], capture_output=True, text=True, timeout=120,
                             check=False)
     assert failed.returncode == 2

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.evaluate.cli import main
+from podium.cli.evaluate import main
 
 DATA = Path(__file__).parent / "data" / "eval"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

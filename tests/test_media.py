@@ -130,9 +130,9 @@ def test_stream_selection_picks_the_requested_track(tmp_media: Path, reference) 
 
 def test_audio_stream_is_a_cli_flag() -> None:
     parser = argparse.ArgumentParser()
-    add_arguments(parser, MediaOptions)
-    assert from_args(MediaOptions, parser.parse_args(["--audio-stream", "1"])) == MediaOptions(1)
-    assert from_args(MediaOptions, parser.parse_args([])) == MediaOptions()
+    add_arguments(parser, MediaOptions, "media")
+    assert from_args(MediaOptions, parser.parse_args(["--audio-stream", "1"]), "media") == MediaOptions(1)
+    assert from_args(MediaOptions, parser.parse_args([]), "media") == MediaOptions()
 
 
 @pytest.mark.parametrize("wanted", [2, -1])

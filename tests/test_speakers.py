@@ -120,12 +120,12 @@ def test_options_are_cli_flags(tmp_path, monkeypatch):
     for name, content in (("m.json", "{}"), ("a.wav", "RIFF"), ("b.wav", "RIFF")):
         (tmp_path / name).write_text(content)
     parser = argparse.ArgumentParser()
-    add_arguments(parser, SpeakerOptions)
+    add_arguments(parser, SpeakerOptions, "speakers")
     args = parser.parse_args(["--speaker-names", "Anna, Bob,", "--speaker-map", "m.json",
                               "--enroll", "Anna=a.wav", "--enroll", "Bob=b.wav"])
-    assert from_args(SpeakerOptions, args) == SpeakerOptions(
+    assert from_args(SpeakerOptions, args, "speakers") == SpeakerOptions(
         speaker_names=("Anna", "Bob"), speaker_map="m.json", enroll=("Anna=a.wav", "Bob=b.wav"))
-    assert from_args(SpeakerOptions, parser.parse_args([])) == SpeakerOptions()
+    assert from_args(SpeakerOptions, parser.parse_args([]), "speakers") == SpeakerOptions()
 
 
 def test_a_speaker_heard_only_under_another_gets_a_label_like_everyone():

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from podium.errors import ModelError, PodiumError
+from podium.errors import ModelError, OptionError
 from podium.models import offline_hint, resolve_whisper
 from podium.options import option
 from podium.transcript import Segment, Word
@@ -47,9 +47,9 @@ class AsrOptions:
         for flag, value, least in (("--beam-size", self.beam_size, 1), ("--batch-size", self.batch_size, 0),
                                    ("--threads", self.threads, 0), ("--device-index", self.device_index, 0)):
             if value < least:
-                raise PodiumError(f"{flag} must be at least {least}, got {value}")
+                raise OptionError(f"{flag} must be at least {least}, got {value}")
         if self.language is not None and self.language not in whisper_languages():
-            raise PodiumError(f"--language {self.language!r} is not a language code Whisper knows "
+            raise OptionError(f"--language {self.language!r} is not a language code Whisper knows "
                               "(e.g. en, fr, de, es, uk)")
 
 

@@ -7,6 +7,10 @@ class PodiumError(Exception):
     exit_code = 2
 
 
+class OptionError(PodiumError, ValueError):
+    """An option value that cannot work: a ValueError to Python callers, one line at the CLI."""
+
+
 class MediaError(PodiumError):
     """The input could not be read as audio."""
 

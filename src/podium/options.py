@@ -1,7 +1,9 @@
 """Options dataclasses double as the CLI's flags, so the Python API and the CLI cannot drift apart.
 
 A stage declares its options with `option(...)`; `add_arguments` turns them into argparse flags and
-`from_args` builds the dataclass back from the parsed namespace.
+`from_args` builds the dataclass back from the parsed namespace. Each flag's `dest` is qualified by its
+stage (`asr.device`, `diarize.device`), so two stages can never write the same attribute: they once
+did, and `--device cpu --diarize-device cuda` put Whisper on CUDA as well.
 """
 
 from __future__ import annotations
@@ -34,24 +36,36 @@ def base_type(annotation: Any) -> Any:
     return origin or annotation
 
 
-def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type) -> None:
+def flag_of(f: dataclasses.Field) -> str:
+    return f.metadata["flag"] or "--" + f.name.replace("_", "-")
+
+
+def cli_fields(cls: type) -> list[dataclasses.Field]:
+    """The fields of an options dataclass that are also flags."""
+    return [f for f in dataclasses.fields(cls) if f.metadata.get("cli", False)]
+
+
+def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type, stage: str,
+                  skip: tuple[str, ...] = ()) -> None:
+    """One flag per field of `cls` (but those in `skip`), each stored under `<stage>.<field>`."""
     hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        meta = f.metadata
-        if not meta.get("cli", False):
+    for f in cli_fields(cls):
+        if f.name in skip:
             continue
-        flag = meta["flag"] or "--" + f.name.replace("_", "-")
+        meta = f.metadata
+        flag, dest = flag_of(f), f"{stage}.{f.name}"
         kind = base_type(hints[f.name])
         help_text = meta["help"]
         if kind is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+            parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=f"{help_text} (default: {f.default})")
             continue
         if f.default not in (None, ()):
             shown = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
             help_text += f" (default: {shown})"
-        kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text,
-                                  "metavar": meta["metavar"]}
+        metavar = meta["metavar"] or (None if meta["choices"] else f.name.upper())
+        kwargs: dict[str, Any] = {"dest": dest, "default": argparse.SUPPRESS, "help": help_text,
+                                  "metavar": metavar}
         if meta["choices"]:
             kwargs["choices"] = meta["choices"]
         if kind is tuple and meta["repeat"]:
@@ -67,11 +81,13 @@ def _comma_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def from_args(cls: type[T], args: argparse.Namespace) -> T:
+def from_args(cls: type[T], args: argparse.Namespace, stage: str) -> T:
+    """The options of one stage from the flags `add_arguments(..., stage)` added; defaults elsewhere."""
+    given = vars(args)
     values = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name in vars(args):
-            value = getattr(args, f.name)
+    for f in cli_fields(cls):
+        if (dest := f"{stage}.{f.name}") in given:
+            value = given[dest]
             values[f.name] = tuple(value) if isinstance(value, list) else value
     return cls(**values)
 

@@ -18,7 +18,7 @@ import numpy as np
 from podium import align, speakers
 from podium.asr import AsrOptions, AsrResult, Transcriber
 from podium.diarize import DiarizationResult, DiarizeOptions
-from podium.errors import PodiumError
+from podium.errors import OptionError, PodiumError
 from podium.media import Audio, MediaOptions, load_audio
 from podium.options import as_dict, option
 from podium.render import WRITERS, write_outputs
@@ -56,7 +56,7 @@ class OutputOptions:
     def __post_init__(self) -> None:
         unknown = [f for f in self.formats if f not in WRITERS]
         if unknown:
-            raise PodiumError(f"unknown output format {unknown[0]!r}; choose from {', '.join(WRITERS)}")
+            raise OptionError(f"unknown output format {unknown[0]!r}; choose from {', '.join(WRITERS)}")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from podium.errors import PodiumError
+from podium.errors import OptionError
 from podium.options import option
 from podium.transcript import Speaker, SpeakerTurn, Word
 
@@ -50,11 +50,11 @@ def parse_enrollments(values: Sequence[str]) -> tuple[tuple[str, Path], ...]:
         name, sep, clip = value.partition("=")
         name, clip = name.strip(), clip.strip()
         if not sep or not name or not clip:
-            raise PodiumError(f"--enroll expects NAME=CLIP (e.g. \"Jane Doe=jane.wav\"), got {value!r}")
+            raise OptionError(f"--enroll expects NAME=CLIP (e.g. \"Jane Doe=jane.wav\"), got {value!r}")
         check_name(name, "--enroll")
         path = Path(clip).expanduser()
         if not path.is_file():
-            raise PodiumError(f"--enroll {name}: no such audio file: {clip}")
+            raise OptionError(f"--enroll {name}: no such audio file: {clip}")
         pairs.append((name, path))
     return tuple(pairs)
 
@@ -65,18 +65,18 @@ def load_speaker_map(path: str | Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PodiumError(f"speaker map not found: {path}") from None
+        raise OptionError(f"speaker map not found: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise PodiumError(f"cannot read speaker map {path}: {error}") from None
+        raise OptionError(f"cannot read speaker map {path}: {error}") from None
     except json.JSONDecodeError as error:
-        raise PodiumError(f"speaker map {path} is not valid JSON: {error.msg} at line {error.lineno}"
+        raise OptionError(f"speaker map {path} is not valid JSON: {error.msg} at line {error.lineno}"
                           ) from None
     if not isinstance(data, dict):
-        raise PodiumError(f"speaker map {path} must be a JSON object of label -> name, "
+        raise OptionError(f"speaker map {path} must be a JSON object of label -> name, "
                           f"got {type(data).__name__}")
     for label, name in data.items():
         if not isinstance(name, str) or not name.strip():
-            raise PodiumError(f"speaker map {path}: the name for {label!r} must be a non-empty string")
+            raise OptionError(f"speaker map {path}: the name for {label!r} must be a non-empty string")
         check_name(name.strip(), f"speaker map {path}")
     return {label: name.strip() for label, name in data.items()}
 
@@ -87,7 +87,7 @@ def check_name(name: str, where: str) -> str:
     for char in name:
         kind = _NOT_IN_NAMES.get(unicodedata.category(char))
         if kind is not None:
-            raise PodiumError(f"{where}: the speaker name {name!r} holds {kind} (U+{ord(char):04X}); names "
+            raise OptionError(f"{where}: the speaker name {name!r} holds {kind} (U+{ord(char):04X}); names "
                               "are written into subtitles and transcripts, where it would break a line "
                               "or a cue: use plain text")
     return name

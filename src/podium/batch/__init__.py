@@ -4,5 +4,5 @@
 - `ledger`: the append-only JSON Lines record that makes a re-run skip finished work.
 - `runner`: the staged pipeline (decode | transcribe | diarize + write) on threads with bounded queues.
 - `report`: progress on stderr, the closing summary and the `--log-file` event stream.
-- `cli`: the `podium batch` subcommand.
+The `podium batch` command itself is `podium.cli.batch`.
 """

@@ -33,6 +33,7 @@ from podium.batch.inputs import BatchInput
 from podium.batch.ledger import DONE, FAILED, SKIPPED, FileRecord, Ledger, LedgerState, fingerprint, now
 from podium.errors import MediaError, PodiumError, RunError
 from podium.files import Stopped, describe_file_type, sha256_file
+from podium.options import option
 from podium.pipeline import Podium, TranscribeOptions, too_short_note
 
 Emit = Callable[[dict[str, Any]], None]
@@ -48,9 +49,16 @@ def options_hash(options: TranscribeOptions) -> str:
 
 
 @dataclass(frozen=True)
-class BatchSettings:
-    retry_failed: bool = False
-    free_gpu_memory: bool = False
+class BatchOptions:
+    """How a batch runs (not what its transcripts hold: that is TranscribeOptions)."""
+
+    retry_failed: bool = option(False, "try again the inputs that failed in an earlier run (by default "
+                                "they are skipped until the file or the options change)")
+    free_gpu_memory: bool = option(False, "hand PyTorch's cached GPU memory back to the driver after each "
+                                   "file's transcription and diarization (torch.cuda.empty_cache), for GPUs "
+                                   "shared with other jobs; a little slower; does nothing on CPU")
+    log_file: str | None = option(None, "append every event (run start, each stage, each file, the "
+                                  "summary) as a JSON line to FILE, for unattended runs", metavar="FILE")
 
 
 class StopSignal:
@@ -138,7 +146,7 @@ class _Halt(Exception):
 class BatchRun:
     """One `podium batch` run over `inputs`; `execute()` does it and returns the summary."""
 
-    def __init__(self, inputs: list[BatchInput], options: TranscribeOptions, settings: BatchSettings,
+    def __init__(self, inputs: list[BatchInput], options: TranscribeOptions, settings: BatchOptions,
                  emit: Emit, stop: StopSignal | None = None) -> None:
         self.inputs = inputs
         self.options = options

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from podium.diarize import tuned, weights
-from podium.errors import ModelError, PodiumError
+from podium.errors import ModelError, OptionError
 from podium.options import option
 from podium.transcript import SpeakerTurn
 
@@ -66,11 +66,11 @@ class DiarizeOptions:
         self._check_speaker_counts()
         if any(size is not None and size < 1 for size in (self.segmentation_batch_size,
                                                            self.embedding_batch_size)):
-            raise PodiumError("diarization batch sizes must be at least 1")
+            raise OptionError("diarization batch sizes must be at least 1")
         if not 0.0 < self.segmentation_step <= 1.0:
-            raise PodiumError(f"--diarize-step must be in (0, 1], got {self.segmentation_step}")
+            raise OptionError(f"--diarize-step must be in (0, 1], got {self.segmentation_step}")
         if self.device not in ("auto", "cpu", "cuda"):
-            raise PodiumError(f"--diarize-device must be auto, cpu or cuda, got {self.device!r}")
+            raise OptionError(f"--diarize-device must be auto, cpu or cuda, got {self.device!r}")
         if self.diarize:
             self._check_hub_models()
 
@@ -78,14 +78,14 @@ class DiarizeOptions:
         for name in ("num_speakers", "min_speakers", "max_speakers"):
             value = getattr(self, name)
             if value is not None and not 1 <= value <= MAX_SPEAKERS:
-                raise PodiumError(f"--{name.replace('_', '-')} must be between 1 and {MAX_SPEAKERS}, "
+                raise OptionError(f"--{name.replace('_', '-')} must be between 1 and {MAX_SPEAKERS}, "
                                   f"got {value}")
         if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
-            raise PodiumError(f"--min-speakers ({self.min_speakers}) exceeds "
+            raise OptionError(f"--min-speakers ({self.min_speakers}) exceeds "
                               f"--max-speakers ({self.max_speakers})")
         if self.num_speakers and not (self.min_speakers or 1) <= self.num_speakers <= (
                 self.max_speakers or MAX_SPEAKERS):
-            raise PodiumError(f"--num-speakers ({self.num_speakers}) is outside --min-speakers and "
+            raise OptionError(f"--num-speakers ({self.num_speakers}) is outside --min-speakers and "
                               "--max-speakers")
 
     def _check_hub_models(self) -> None:

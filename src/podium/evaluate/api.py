@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from podium.errors import PodiumError
+from podium.errors import OptionError, PodiumError
 from podium.evaluate import metrics as m
 from podium.evaluate.normalize import (
     DESCRIPTIONS,
@@ -55,11 +55,11 @@ class EvaluateOptions:
 
     def __post_init__(self) -> None:
         if self.normalize not in NORMALIZATIONS:
-            raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, not {self.normalize!r}")
+            raise OptionError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, not {self.normalize!r}")
         if self.collar < 0:
-            raise ValueError(f"collar must be >= 0 seconds, not {self.collar}")
+            raise OptionError(f"collar must be >= 0 seconds, not {self.collar}")
         if self.short_turn_s <= 0:
-            raise ValueError(f"short_turn_s must be > 0 seconds, not {self.short_turn_s}")
+            raise OptionError(f"short_turn_s must be > 0 seconds, not {self.short_turn_s}")
 
     @property
     def normalization(self) -> str:

@@ -12,8 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from podium.batch.inputs import discover
+from podium.batch.report import BatchReporter
+from podium.batch.runner import BatchOptions, BatchRun, StopSignal
+from podium.cli.common import (
+    DisplayOptions,
+    add_transcribe_arguments,
+    options_from,
+    transcribe_options_from,
+)
 from podium.errors import PodiumError
 from podium.files import check_writable_dir
+from podium.options import add_arguments
 
 EXIT_OK, EXIT_FAILED_INPUTS = 0, 2
 EXIT_ON_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}  # 128 + signal number, as shells report them
@@ -39,52 +49,36 @@ and the ledger has the errors), or bad arguments; 1 the run itself stopped on a 
 in Whisper and takes no new ones; a second abandons them."""
 
 
-def add_batch_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """Add `podium batch` to the `podium` subcommands (`sub` is build_parser's subparsers object)."""
-    from podium.cli import add_transcribe_arguments  # here: podium.cli imports this module
-
     parser = sub.add_parser("batch", help="transcribe folders or manifests of media files, resumably",
                             description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="media files, folders (recursive) or manifests (.jsonl, .txt)")
     add_transcribe_arguments(parser)
-    group = parser.add_argument_group("batch")
-    group.add_argument("--retry-failed", action="store_true",
-                       help="try again the inputs that failed in an earlier run (by default they are "
-                       "skipped until the file or the options change)")
-    group.add_argument("--free-gpu-memory", action="store_true",
-                       help="hand PyTorch's cached GPU memory back to the driver after each file's "
-                       "transcription and diarization (torch.cuda.empty_cache), for GPUs shared with "
-                       "other jobs; a little slower; does nothing on CPU")
-    group.add_argument("--log-file", metavar="FILE",
-                       help="append every event (run start, each stage, each file, the summary) as a "
-                       "JSON line to FILE, for unattended runs")
-    parser.set_defaults(handler=run_batch)
+    add_arguments(parser.add_argument_group("batch"), BatchOptions, "batch")
+    parser.set_defaults(handler=run)
 
 
-def run_batch(args: argparse.Namespace) -> int:
-    from podium.batch.inputs import discover
-    from podium.batch.report import BatchReporter
-    from podium.batch.runner import BatchRun, BatchSettings, StopSignal
-    from podium.cli import transcribe_options_from
-
-    if "output_dir" not in vars(args):  # a default of "." would scatter outputs and a ledger anywhere
+def run(args: argparse.Namespace) -> int:
+    if "output.output_dir" not in vars(args):  # a default of "." would scatter outputs and a ledger anywhere
         raise PodiumError("podium batch needs --output-dir DIR: the outputs and the ledger go there")
     options = transcribe_options_from(args)
     check_writable_dir(options.output.output_dir)  # before any input is read or model loaded
     inputs = discover(args.inputs, exclude=Path(options.output.output_dir))
     if not inputs:
         raise PodiumError(f"no media files found in {', '.join(map(str, args.inputs))}")
-    settings = BatchSettings(retry_failed=args.retry_failed, free_gpu_memory=args.free_gpu_memory)
+    settings = options_from(BatchOptions, args, "batch")
+    quiet = options_from(DisplayOptions, args, "display").quiet
     stop = StopSignal()
-    with BatchReporter(len(inputs), quiet=args.quiet, log_file=args.log_file) as reporter, \
+    with BatchReporter(len(inputs), quiet=quiet, log_file=settings.log_file) as reporter, \
             _signals_request(stop):
         summary = BatchRun(inputs, options, settings, reporter.emit, stop).execute()
         if summary.abandoned:  # workers are still inside Whisper or the diarizer: do not wait for them
             reporter.close()
             _exit_now(EXIT_ON_SIGNAL.get(stop.reason or "", 130))
-    if not args.quiet:
+    if not quiet:
         reporter.print_summary(summary)
     reporter.print_failed(summary)  # even with --quiet: this is what someone has to act on
     if summary.interrupted:

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from podium.cli.common import OneLineErrorParser, options_from, run_handler
 from podium.errors import PodiumError
 from podium.evaluate.api import EvaluateOptions, evaluate_pair, pool
 from podium.evaluate.html import render_html
 from podium.evaluate.readers import fail, read_text
 from podium.evaluate.report import print_table, report_json, report_markdown
 from podium.files import atomic_write_text
-from podium.options import add_arguments, from_args
+from podium.options import add_arguments, option
 
 DESCRIPTION = ("Score transcripts against hand-corrected references: WER/CER, cpWER and WDER, DER/JER, "
                "proper-noun recall and word timing, pooled over all pairs.")
@@ -36,54 +37,55 @@ class PairSpec:
     uem: Path | None = None
 
 
-def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
+@dataclass(frozen=True)
+class PairOptions:
+    """What to score: pairs in order, or a manifest."""
+
+    ref: tuple[str, ...] = option((), "reference file", metavar="FILE", repeat=True)
+    hyp: tuple[str, ...] = option((), "hypothesis file, paired with the --ref in the same position",
+                                  metavar="FILE", repeat=True)
+    uem: tuple[str, ...] = option((), "UEM file with the region DER/JER score: once for every pair, or "
+                                  "once per pair", metavar="FILE", repeat=True)
+    manifest: str | None = option(None, 'one JSON object per line: {"ref": ..., "hyp": ..., "uem": ..., '
+                                  '"id": ...}; paths relative to the manifest', metavar="FILE.jsonl")
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    report: str | None = option(None, "write report.json and report.md here", metavar="DIR")
+    html: str | None = option(None, "write a self-contained HTML page here", metavar="FILE")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add `evaluate` to the `podium` command's subparsers."""
     parser = subparsers.add_parser("evaluate", help="score transcripts against references",
                                    description=DESCRIPTION)
     add_evaluate_arguments(parser)
-    parser.set_defaults(handler=run_evaluate)
+    parser.set_defaults(handler=run)
     return parser
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
-    pairs = parser.add_argument_group("what to score (pairs in order, or a manifest)")
-    pairs.add_argument("--ref", action="append", default=[], metavar="FILE", help="reference file")
-    pairs.add_argument("--hyp", action="append", default=[], metavar="FILE",
-                       help="hypothesis file, paired with the --ref in the same position")
-    pairs.add_argument("--uem", action="append", default=[], metavar="FILE",
-                       help="UEM file with the region DER/JER score: once for every pair, or once per pair")
-    pairs.add_argument("--manifest", metavar="FILE.jsonl",
-                       help='one JSON object per line: {"ref": ..., "hyp": ..., "uem": ..., "id": ...}; '
-                            "paths relative to the manifest")
-    outputs = parser.add_argument_group("outputs")
-    outputs.add_argument("--report", metavar="DIR", help="write report.json and report.md here")
-    outputs.add_argument("--html", metavar="FILE", help="write a self-contained HTML page here")
-    add_arguments(parser.add_argument_group("scoring"), EvaluateOptions)
+    add_arguments(parser.add_argument_group("what to score (pairs in order, or a manifest)"), PairOptions,
+                  "pairs")
+    add_arguments(parser.add_argument_group("outputs"), ReportOptions, "report")
+    add_arguments(parser.add_argument_group("scoring"), EvaluateOptions, "scoring")
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except PodiumError as error:
-        print(f"podium evaluate: error: {error}", file=sys.stderr)
-        return error.exit_code
-
-
-def _run(args: argparse.Namespace) -> int:
-    try:
-        options = from_args(EvaluateOptions, args)
-    except ValueError as error:
-        raise PodiumError(str(error)) from None
-    specs = read_manifest(Path(args.manifest)) if args.manifest else pairs_from_args(args)
+def run(args: argparse.Namespace) -> int:
+    options = options_from(EvaluateOptions, args, "scoring")
+    pairs = options_from(PairOptions, args, "pairs")
+    reports = options_from(ReportOptions, args, "report")
+    specs = read_manifest(Path(pairs.manifest)) if pairs.manifest else pairs_from_options(pairs)
     results = [evaluate_pair(s.ref, s.hyp, options, uem_path=s.uem, pair_id=s.id) for s in specs]
     overall = pool(results)
     # Everything is rendered before anything is written, so a failure leaves no partial report.
     outputs: dict[Path, str] = {}
-    if args.report:
-        outputs[Path(args.report) / "report.json"] = report_json(results, overall, options)
-        outputs[Path(args.report) / "report.md"] = report_markdown(results, overall, options)
-    if args.html:
-        outputs[Path(args.html)] = render_html(results, overall, options)
+    if reports.report:
+        outputs[Path(reports.report) / "report.json"] = report_json(results, overall, options)
+        outputs[Path(reports.report) / "report.md"] = report_markdown(results, overall, options)
+    if reports.html:
+        outputs[Path(reports.html)] = render_html(results, overall, options)
     for path, text in outputs.items():
         try:
             atomic_write_text(path, text)
@@ -95,8 +97,8 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def pairs_from_args(args: argparse.Namespace) -> list[PairSpec]:
-    refs, hyps, uems = args.ref, args.hyp, args.uem
+def pairs_from_options(pairs: PairOptions) -> list[PairSpec]:
+    refs, hyps, uems = list(pairs.ref), list(pairs.hyp), list(pairs.uem)
     if not refs and not hyps:
         raise PodiumError("nothing to score: give --ref FILE --hyp FILE (repeatable) "
                           "or --manifest FILE.jsonl")
@@ -105,7 +107,7 @@ def pairs_from_args(args: argparse.Namespace) -> list[PairSpec]:
     if len(uems) not in (0, 1, len(refs)):
         raise PodiumError(f"give --uem once for all pairs or once per pair: "
                           f"got {len(uems)} for {len(refs)} pairs")
-    per_pair = uems * len(refs) if len(uems) == 1 else uems or [None] * len(refs)
+    per_pair: list[str | None] = [*uems] * len(refs) if len(uems) == 1 else [*uems] or [None] * len(refs)
     ids = unique_ids([Path(h).stem for h in hyps])
     return [PairSpec(i, Path(r), Path(h), Path(u) if u else None)
             for i, r, h, u in zip(ids, refs, hyps, per_pair, strict=True)]
@@ -150,9 +152,10 @@ def unique_ids(names: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="podium evaluate", description=DESCRIPTION)
+    """`podium evaluate` on its own (`python -m podium.cli.evaluate`)."""
+    parser = OneLineErrorParser(prog="podium evaluate", description=DESCRIPTION)
     add_evaluate_arguments(parser)
-    return run_evaluate(parser.parse_args(argv))
+    return run_handler(run, parser.parse_args(argv), prefix="podium evaluate")
 
 
 if __name__ == "__main__":
