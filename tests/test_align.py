@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 from podium.align import (
-    assign_segment_speakers,
     assign_speakers,
+    attribute,
     build_segments,
     is_sentence_end,
     merge_turns,
@@ -14,7 +14,9 @@ from podium.align import (
     sentences,
     smooth_speakers,
 )
-from podium.transcript import Segment, SpeakerTurn, Word
+from podium.diarize import DiarizationResult
+from podium.speakers import SpeakerOptions
+from podium.transcript import Segment, SpeakerTurn, Transcript, Word
 
 
 def w(start: float, end: float, text: str, speaker: str | None = None) -> Word:
@@ -104,11 +106,6 @@ def test_no_turns_means_no_speaker_and_no_words_means_nothing():
 def test_one_speaker_gets_every_word():
     words = timeline("one two three four five.", "?????")
     assert set(speakers_of(assign_speakers(words, [SpeakerTurn(0.2, 0.9, "solo")]))) == {"solo"}
-
-
-def test_segments_without_words_use_the_same_rule():
-    segments = [Segment(0.0, 1.9, "a"), Segment(1.9, 4.5, "b")]
-    assert [s.speaker for s in assign_segment_speakers(segments, TWO_TURNS)] == ["A", "B"]
 
 
 def brute_force_speaker(word: Word, turns: list[SpeakerTurn]) -> str:
@@ -300,3 +297,56 @@ def test_merge_turns_joins_one_speakers_consecutive_segments_only():
     assert turns[0].words == segments[0].words + segments[1].words
     unlabelled = (Segment(0, 1, "a"), Segment(1, 2, "b"))
     assert merge_turns(unlabelled) == unlabelled
+
+
+# --- the whole stage: attribute -------------------------------------------------------------------
+
+
+def words_only(*words: Word) -> Transcript:
+    return Transcript(segments=(Segment(words[0].start, words[-1].end, segment_text(words), words),),
+                      language="en", duration=10.0)
+
+
+def diarization(turns: list[SpeakerTurn], overlapping: list[SpeakerTurn] | None = None) -> DiarizationResult:
+    return DiarizationResult(turns=tuple(turns), overlapping_turns=tuple(overlapping or turns), centroids={})
+
+
+def test_attribute_without_diarization_returns_the_transcript_as_it_is():
+    transcript = words_only(w(0.0, 0.5, "Hello."))
+    assert attribute(transcript, None, SpeakerOptions()) is transcript
+
+
+def test_attribute_labels_speakers_by_first_word_and_cuts_segments_at_changes():
+    transcript = words_only(w(0.0, 0.4, "Question?"), w(1.0, 1.4, "Answer."), w(1.5, 1.9, "Done."))
+    turns = [SpeakerTurn(0.0, 0.8, "raw_B"), SpeakerTurn(0.9, 2.0, "raw_A")]
+    result = attribute(transcript, diarization(turns), SpeakerOptions())
+    assert [(s.text, s.speaker) for s in result.segments] == [("Question?", "SPEAKER_1"),
+                                                              ("Answer. Done.", "SPEAKER_2")]
+    assert [(s.label, s.name) for s in result.speakers] == [("SPEAKER_1", "SPEAKER_1"),
+                                                            ("SPEAKER_2", "SPEAKER_2")]
+    assert [t.speaker for t in result.turns] == ["SPEAKER_1", "SPEAKER_2"]
+    assert (result.language, result.duration) == ("en", 10.0)
+
+
+def test_attribute_labels_a_speaker_heard_only_under_another():
+    transcript = words_only(w(0.0, 0.4, "Alone."), w(1.0, 1.4, "Still."))
+    exclusive = [SpeakerTurn(0.0, 2.0, "raw_A")]
+    overlapping = [*exclusive, SpeakerTurn(0.5, 0.9, "raw_hidden")]
+    result = attribute(transcript, diarization(exclusive, overlapping), SpeakerOptions())
+    assert [s.label for s in result.speakers] == ["SPEAKER_1", "SPEAKER_2"]
+    assert {t.speaker for t in result.turns} == {"SPEAKER_1", "SPEAKER_2"}  # no raw label leaks
+
+
+def test_attribute_names_enrolled_voices_then_the_names_list_by_position():
+    transcript = words_only(w(0.0, 0.4, "Hello."), w(1.0, 1.4, "Hi."), w(2.0, 2.4, "Hey."))
+    turns = [SpeakerTurn(0.0, 0.8, "r0"), SpeakerTurn(0.9, 1.8, "r1"), SpeakerTurn(1.9, 3.0, "r2")]
+    names = SpeakerOptions(speaker_names=("Host", "Guest", "Caller"))
+    result = attribute(transcript, diarization(turns), names, enrolled={"r1": "Enrolled"})
+    assert [s.name for s in result.speakers] == ["Host", "Enrolled", "Caller"]
+
+
+def test_attribute_repairs_a_boundary_flip_inside_a_sentence():
+    words = timeline("we will not go there today.", "AABAAA")
+    turns = [SpeakerTurn(0.0, 0.6, "A"), SpeakerTurn(0.6, 0.9, "B"), SpeakerTurn(0.9, 3.0, "A")]
+    result = attribute(words_only(*words), diarization(turns), SpeakerOptions())
+    assert len(result.segments) == 1 and result.segments[0].speaker == "SPEAKER_1"

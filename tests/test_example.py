@@ -102,7 +102,7 @@ def test_scored_with_podium_evaluate(demo: Path, tmp_path: Path) -> None:
 def test_enrollment_names_the_enrolled_voice_only(shared_data: Path) -> None:
     speakers = SpeakerOptions(enroll=(f"Secretary-General={EXAMPLES / 'enroll' / 'secretary-general.wav'}",
                                       f"Reader={shared_data / 'asr' / 'ljspeech_LJ001-0001.wav'}"))
-    transcript = Podium(TranscribeOptions(speakers=speakers)).transcribe(EXAMPLES / "briefing.mp4")
+    transcript = Podium(TranscribeOptions(speakers=speakers)).run(EXAMPLES / "briefing.mp4").transcript
     named = {s.label: s.name for s in transcript.speakers}
     assert set(named.values()) == {"Secretary-General", "SPEAKER_1", "SPEAKER_3"}  # LJ's voice: nobody
     # The segment holding 00:28, well inside the answer that starts at 00:26: Whisper may stretch its

@@ -137,7 +137,7 @@ def test_a_speaker_heard_only_under_another_gets_a_label_like_everyone():
     under = SpeakerTurn(1.0, 1.8, "SPEAKER_01")  # only ever heard under SPEAKER_00
     diarization = DiarizationResult(turns=exclusive, overlapping_turns=(*exclusive, under), centroids={})
     options = TranscribeOptions(speakers=SpeakerOptions(speaker_names=("Host", "Guest", "Caller")))
-    transcript = Podium(options).assemble(Audio(np.zeros(4 * 16000, np.float32)), asr, diarization)
+    transcript = Podium(options).align(Audio(np.zeros(4 * 16000, np.float32)), asr, diarization)
     labels = [s.label for s in transcript.speakers]
     assert labels == ["SPEAKER_1", "SPEAKER_2", "SPEAKER_3"]
     assert {t.speaker for t in transcript.turns} == set(labels)

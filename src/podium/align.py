@@ -1,15 +1,22 @@
 """Word -> speaker alignment: give each ASR word a diarization speaker, repair boundary errors, cut segments.
 
+`attribute` is the whole stage; the functions it is made of are public for tests and benchmarks.
 Everything here is pure: plain `Word`/`Segment`/`SpeakerTurn` values in, new values out, in input order.
+Which label becomes which name is `podium.speakers`' concern.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from podium.transcript import Segment, SpeakerTurn, Word
+from podium import speakers
+from podium.transcript import Segment, SpeakerTurn, Transcript, Word
+
+if TYPE_CHECKING:
+    from podium.diarize import DiarizationResult
 
 # Two overlaps closer than this are a tie (float noise from RTTM rounding, not a real difference).
 _TIE = 1e-9
@@ -31,6 +38,29 @@ def is_sentence_end(word: Word) -> bool:
 def segment_text(words: Sequence[Word]) -> str:
     """faster-whisper words carry their own leading space, so they join with no separator."""
     return "".join(w.text for w in words).strip()
+
+
+def attribute(transcript: Transcript, diarization: DiarizationResult | None,
+              names: speakers.SpeakerOptions, enrolled: Mapping[str, str] | None = None) -> Transcript:
+    """`transcript`'s words (its ASR segments) given speakers, cut into speaker segments, and named.
+
+    Each word goes to the diarization turn it overlaps most, then flips at sentence edges that are
+    diarization boundary errors are repaired (`smooth_speakers`). Diarizer labels become SPEAKER_n
+    in order of first word, every label included, even a speaker heard only under another one (they
+    have overlapping turns but no exclusive turn; their raw label once leaked into the JSON turns,
+    the RTTM and the PNG beside SPEAKER_1). `enrolled` maps diarizer labels to the names of enrolled
+    voices they matched; `names` gives the rest (`speakers.name_speakers`). No diarization: the
+    transcript as it is.
+    """
+    if diarization is None:
+        return transcript
+    words = smooth_speakers(assign_speakers(transcript.words, diarization.turns))
+    words, _, mapping = speakers.relabel_by_first_appearance(
+        words, (*diarization.turns, *diarization.overlapping_turns))
+    by_voice = {mapping[raw]: name for raw, name in (enrolled or {}).items() if raw in mapping}
+    named = speakers.name_speakers(speakers.in_label_order(mapping.values()), names, by_voice)
+    overlapping = tuple(replace(t, speaker=mapping[t.speaker]) for t in diarization.overlapping_turns)
+    return replace(transcript, segments=build_segments(words), speakers=named, turns=overlapping)
 
 
 # --- assignment -----------------------------------------------------------------------------------
@@ -110,14 +140,6 @@ def assign_speakers(words: Sequence[Word], turns: Sequence[SpeakerTurn]) -> tupl
         return tuple(replace(w, speaker=None) for w in words)
     index = _TurnIndex(turns)
     return tuple(replace(w, speaker=index.speaker_for(w.start, w.end)) for w in words)
-
-
-def assign_segment_speakers(segments: Sequence[Segment], turns: Sequence[SpeakerTurn]) -> tuple[Segment, ...]:
-    """The same rule for segments that have no word timings (ASR run without word timestamps)."""
-    if not turns:
-        return tuple(replace(s, speaker=None) for s in segments)
-    index = _TurnIndex(turns)
-    return tuple(replace(s, speaker=index.speaker_for(s.start, s.end)) for s in segments)
 
 
 # --- smoothing ------------------------------------------------------------------------------------

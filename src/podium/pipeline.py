@@ -1,6 +1,7 @@
 """The whole job: media -> asr -> diarize -> align -> Transcript, with models loaded once.
 
-Each stage is its own method so `podium batch` can run them on different files at once.
+One name per stage, the same for the `Podium` methods, timings, progress and the batch ledger:
+`STAGES` below. Each stage is its own method so `podium batch` can run them on different files at once.
 """
 
 from __future__ import annotations
@@ -8,14 +9,14 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from podium import align, speakers
+from podium import align
 from podium.asr import AsrOptions, AsrResult, Transcriber
 from podium.diarize import DiarizationResult, DiarizeOptions
 from podium.errors import OptionError, PodiumError
@@ -23,13 +24,15 @@ from podium.media import Audio, MediaOptions, load_audio
 from podium.options import as_dict, option
 from podium.render import WRITERS, write_outputs
 from podium.speakers import SpeakerOptions
-from podium.transcript import SpeakerTurn, Transcript
+from podium.transcript import Transcript
 
 if TYPE_CHECKING:
     from podium.diarize import Diarizer
 
+T = TypeVar("T")
 # hook(stage, seconds_of_audio_done, seconds_of_audio_total); called as each stage makes progress.
 ProgressHook = Callable[[str, float, float], None]
+STAGES = ("decode", "transcribe", "diarize", "align", "write")
 # Below this, segmentation has nothing to work on (the diarizer refuses it): such an input is still
 # transcribed, without speakers, and the caller says so. An enrollment clip needs more: a voice print
 # from a fraction of a second names the wrong speaker.
@@ -75,13 +78,21 @@ class TranscribeOptions:
 
 
 @dataclass
-class StageTimer:
-    """Wall seconds spent per stage, for the progress display and batch ledgers."""
+class Job:
+    """One input on its way through the stages: each stage reads what the ones before it left here.
 
-    seconds: dict[str, float] = field(default_factory=dict)
+    `podium transcribe` runs the stages one after another; `podium batch` runs them on threads, a
+    different input in each, but through the same `Podium.run_stage`.
+    """
 
-    def add(self, stage: str, seconds: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+    source: str | Path | Audio
+    stem: str = ""  # the output files' name, without extension
+    audio: Audio | None = None
+    asr: AsrResult | None = None
+    diarization: DiarizationResult | None = None
+    transcript: Transcript | None = None
+    outputs: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
 
 
 class Podium:
@@ -138,7 +149,10 @@ class Podium:
     def decode(self, path: str | Path) -> Audio:
         return load_audio(path, self.options.media)
 
-    def recognize(self, audio: Audio, hook: ProgressHook | None = None) -> AsrResult:
+    def transcribe(self, audio: Audio, hook: ProgressHook | None = None) -> AsrResult:
+        """Words with timings (Whisper). The whole job, from a path, is `run`."""
+        if not isinstance(audio, Audio):
+            raise TypeError("Podium.transcribe takes decoded Audio; for a file use Podium.run(path)")
         report = None if hook is None else (lambda done: hook("transcribe", done, audio.duration))
         return self.transcriber.transcribe(audio.samples, report)
 
@@ -146,31 +160,21 @@ class Podium:
         if not self.options.diarize.diarize or audio.duration < MIN_DIARIZE_SECONDS:
             return None  # too short: see too_short_note
         # Enrolled voices are also looked for inside other speakers (a moderator merged into the
-        # main speaker gets their turns back), then name their speakers in `assemble`.
+        # main speaker gets their turns back), then name their speakers in `align`.
         enrolled = self._enrollments()
         voices = np.stack(list(enrolled.values())) if enrolled else None
         return self.diarizer.diarize(audio.samples, voices=voices)
 
-    def assemble(self, audio: Audio, asr: AsrResult, diarization: DiarizationResult | None) -> Transcript:
-        """Fuse words and speaker turns into the final transcript (pure, fast)."""
-        words = [w for s in asr.segments for w in s.words]
-        base = Transcript(segments=asr.segments, language=asr.language, duration=audio.duration,
-                          source=audio.source, model=asr.model, options=self.options.to_dict())
-        if diarization is None:
-            return base
-        words = align.assign_speakers(words, diarization.turns)
-        words = align.smooth_speakers(words)
-        # Every diarizer label gets a SPEAKER_n, including a speaker heard only under another one:
-        # they have overlapping turns but no exclusive turn, and their raw label (SPEAKER_01) once
-        # leaked into the JSON turns, the RTTM and the PNG beside SPEAKER_1.
-        words, _, mapping = speakers.relabel_by_first_appearance(
-            words, (*diarization.turns, *diarization.overlapping_turns))
-        enrolled = self._name_by_voice(diarization, mapping)
-        labels = sorted(mapping.values(), key=_label_order)
-        named = speakers.name_speakers(labels, self.options.speakers, enrolled)
-        overlapping = tuple(SpeakerTurn(t.start, t.end, mapping[t.speaker])
-                            for t in diarization.overlapping_turns)
-        return replace(base, segments=align.build_segments(words), speakers=named, turns=overlapping)
+    def align(self, audio: Audio, asr: AsrResult, diarization: DiarizationResult | None) -> Transcript:
+        """Fuse words and speaker turns into the final transcript (pure, fast: `align.attribute`)."""
+        words_only = Transcript(segments=asr.segments, language=asr.language, duration=audio.duration,
+                                source=audio.source, model=asr.model, options=self.options.to_dict())
+        enrolled = {} if diarization is None else self._match_voices(diarization)
+        return align.attribute(words_only, diarization, self.options.speakers, enrolled)
+
+    def write(self, transcript: Transcript, stem: str) -> list[Path]:
+        out = self.options.output
+        return write_outputs(transcript, Path(out.output_dir), stem, out.formats)
 
     def _enrollments(self) -> dict[str, np.ndarray]:
         """Voice embeddings of the `--enroll NAME=CLIP` clips, computed once."""
@@ -182,45 +186,59 @@ class Podium:
     def _decode_enrollments(self) -> dict[str, Audio]:
         return {name: _enrollment_clip(name, clip) for name, clip in self.options.speakers.enrollments()}
 
-    def _name_by_voice(self, diarization: DiarizationResult, mapping: dict[str, str]) -> dict[str, str]:
+    def _match_voices(self, diarization: DiarizationResult) -> dict[str, str]:
+        """{diarizer label: enrolled name} for the speakers whose voice matches an enrolled clip."""
         enrolled = self._enrollments()
         if not enrolled:
             return {}
         from podium.diarize.enroll import match_enrollments
 
-        by_raw_label = match_enrollments(diarization.centroids, enrolled)
-        return {mapping[raw]: name for raw, name in by_raw_label.items() if raw in mapping}
+        return match_enrollments(diarization.centroids, enrolled)
 
     # --- the whole job ----------------------------------------------------------------------
 
-    def transcribe(self, source: str | Path | Audio, hook: ProgressHook | None = None,
-                   timer: StageTimer | None = None) -> Transcript:
-        timer = timer if timer is not None else StageTimer()
+    def run_stage(self, stage: str, job: Job, hook: ProgressHook | None = None) -> None:
+        """Run one of `STAGES` on `job`, timed; `hook` hears when it is done."""
+        started = time.perf_counter()
+        try:
+            if stage == "decode":
+                job.audio = job.source if isinstance(job.source, Audio) else self.decode(job.source)
+            elif stage == "transcribe":
+                job.asr = self.transcribe(_needs(job.audio, stage), hook)
+            elif stage == "diarize":
+                job.diarization = self.diarize(_needs(job.audio, stage))
+            elif stage == "align":
+                job.transcript = self.align(_needs(job.audio, stage), _needs(job.asr, stage), job.diarization)
+            elif stage == "write":
+                job.outputs = self.write(_needs(job.transcript, stage), job.stem)
+            else:
+                raise ValueError(f"no stage {stage!r}; the stages are {', '.join(STAGES)}")
+        finally:
+            job.seconds[stage] = job.seconds.get(stage, 0.0) + time.perf_counter() - started
+        if hook is not None and job.audio is not None:
+            hook(stage, job.audio.duration, job.audio.duration)
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The STAGES these options use, in order (no diarize stage when diarization is off)."""
+        return tuple(s for s in STAGES if s != "diarize" or self.options.diarize.diarize)
+
+    def run(self, source: str | Path | Audio, hook: ProgressHook | None = None,
+            stages: Sequence[str] | None = None) -> Job:
+        """`stages` on one input, in order: by default all of `self.stages` but writing, so the
+        transcript is `job.transcript` and nothing is written (`run_stage("write", job)` writes it
+        once `job.stem` is set)."""
         self._preload_diarizer()
+        job = Job(source)
+        for stage in self.stages[:-1] if stages is None else stages:
+            self.run_stage(stage, job, hook)
+        return job
 
-        def timed(stage: str, run: Callable):
-            started = time.perf_counter()
-            result = run()
-            timer.add(stage, time.perf_counter() - started)
-            return result
 
-        audio = source if isinstance(source, Audio) else timed("decode", lambda: self.decode(source))
-        if hook:
-            hook("decode", audio.duration, audio.duration)
-        asr = timed("transcribe", lambda: self.recognize(audio, hook))
-        if hook:
-            hook("transcribe", audio.duration, audio.duration)
-        diarization = timed("diarize", lambda: self.diarize(audio))
-        if hook:
-            hook("diarize", audio.duration, audio.duration)
-        transcript = timed("align", lambda: self.assemble(audio, asr, diarization))
-        if hook:
-            hook("align", audio.duration, audio.duration)
-        return transcript
-
-    def write(self, transcript: Transcript, stem: str) -> list[Path]:
-        out = self.options.output
-        return write_outputs(transcript, Path(out.output_dir), stem, out.formats)
+def _needs(value: T | None, stage: str) -> T:
+    if value is None:
+        raise ValueError(f"the {stage} stage needs the stages before it to have run on this job")
+    return value
 
 
 def _enrollment_clip(name: str, clip: Path) -> Audio:
@@ -242,11 +260,6 @@ def _load_diarizer(options: DiarizeOptions) -> Diarizer:
     return Diarizer(options)
 
 
-def _label_order(label: str) -> tuple[int, str]:
-    number = label.rsplit("_", 1)[-1]
-    return (int(number), label) if number.isdigit() else (1 << 30, label)
-
-
 def transcribe(path: str | Path, options: TranscribeOptions | None = None) -> Transcript:
     """Transcribe one file: the Python API of `podium transcribe` (same options, no files written)."""
-    return Podium(options).transcribe(path)
+    return _needs(Podium(options).run(path).transcript, "align")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -109,6 +109,15 @@ def relabel_by_first_appearance(
     new_words = tuple(w if w.speaker is None else replace(w, speaker=mapping[w.speaker]) for w in words)
     new_turns = tuple(replace(t, speaker=mapping[t.speaker]) for t in turns)
     return new_words, new_turns, mapping
+
+
+def in_label_order(labels: Iterable[str]) -> list[str]:
+    """SPEAKER_2 before SPEAKER_10 (numbers compare as numbers); other labels after, by name."""
+    def key(label: str) -> tuple[int, str]:
+        number = label.rsplit("_", 1)[-1]
+        return (int(number), label) if number.isdigit() else (1 << 30, label)
+
+    return sorted(labels, key=key)
 
 
 def name_speakers(labels_in_order: Sequence[str], options: SpeakerOptions,

@@ -5,6 +5,9 @@ Three threads joined by bounded queues:
     decoder  (hash, skip check, ffmpeg decode) --q--> recognizer (Whisper) --q--> finisher (diarize,
     align, write outputs, ledger line)
 
+The stages are `podium.pipeline`'s, run by the same `Podium.run_stage` as `podium transcribe`;
+`THREADS` only says which thread runs which of them.
+
 ffmpeg runs as a child process, and CTranslate2 and torch release the GIL in their heavy parts, so the
 stages really overlap. Memory stays flat however many inputs there are: a semaphore allows at most one
 decoded audio per heavy stage to exist at once (2 without diarization, 3 with), whatever the queues hold.
@@ -34,9 +37,11 @@ from podium.batch.ledger import DONE, FAILED, SKIPPED, FileRecord, Ledger, Ledge
 from podium.errors import MediaError, PodiumError, RunError
 from podium.files import Stopped, describe_file_type, sha256_file
 from podium.options import option
-from podium.pipeline import Podium, TranscribeOptions, too_short_note
+from podium.pipeline import STAGES, Job, Podium, TranscribeOptions, too_short_note
 
 Emit = Callable[[dict[str, Any]], None]
+THREADS = (("decode",), ("transcribe",), ("diarize", "align", "write"))
+assert tuple(s for group in THREADS for s in group) == STAGES, "every stage runs on exactly one thread"
 QUEUE_SIZE = 1  # decoded files waiting for the next stage; the semaphore is what bounds memory
 _POLL = 0.2  # seconds between checks for a stop while a thread waits on a queue
 _END = None  # end-of-stream marker passed down the queues
@@ -128,14 +133,13 @@ class _Job:
     size: int
     mtime_ns: int
     started: str
+    work: Job  # what the stages read and fill in; its `seconds` also hold the batch's own "hash" stage
     sha256: str | None = None
-    audio: Any = None  # podium.media.Audio while a stage needs the samples
-    asr: Any = None
-    stages: dict[str, float] = field(default_factory=dict)
 
     def record(self, status: str, **fields: Any) -> FileRecord:
+        stages = {stage: round(seconds, 4) for stage, seconds in self.work.seconds.items()}
         return FileRecord(key=self.input.key, path=str(self.input.path), status=status, size=self.size,
-                          mtime_ns=self.mtime_ns, sha256=self.sha256, stages=dict(self.stages),
+                          mtime_ns=self.mtime_ns, sha256=self.sha256, stages=stages,
                           started=self.started, finished=now(), **fields)
 
 
@@ -219,7 +223,7 @@ class BatchRun:
                                         error=f"{describe_file_type(stat.st_mode)}, not a regular file",
                                         finished=now()))
                 continue
-            job = _Job(item, stat.st_size, stat.st_mtime_ns, now())
+            job = _Job(item, stat.st_size, stat.st_mtime_ns, now(), Job(item.path, stem=item.key))
             job.sha256 = self._state.known_hash(str(item.path), stat.st_size, stat.st_mtime_ns)
             if job.sha256 is not None and self._skip_if_settled(job):
                 continue
@@ -271,10 +275,11 @@ class BatchRun:
     def _pipeline(self, pending: list[_Job]) -> None:
         decoded: queue.Queue[_Job | None] = queue.Queue(maxsize=QUEUE_SIZE)
         recognized: queue.Queue[_Job | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        first, second, third = THREADS
         workers = [threading.Thread(target=self._guarded, args=(run,), name=f"podium-{name}", daemon=True)
-                   for name, run in (("decode", lambda: self._decoder(pending, decoded)),
-                                     ("transcribe", lambda: self._recognizer(decoded, recognized)),
-                                     ("finish", lambda: self._finisher(recognized)))]
+                   for name, run in (("decode", lambda: self._decoder(first, pending, decoded)),
+                                     ("transcribe", lambda: self._recognizer(second, decoded, recognized)),
+                                     ("finish", lambda: self._finisher(third, recognized)))]
         for worker in workers:
             worker.start()
         started = time.perf_counter()
@@ -311,7 +316,7 @@ class BatchRun:
 
     # --- stages -----------------------------------------------------------------------------
 
-    def _decoder(self, pending: list[_Job], out: queue.Queue[_Job | None]) -> None:
+    def _decoder(self, stages: tuple[str, ...], pending: list[_Job], out: queue.Queue[_Job | None]) -> None:
         try:
             for job in pending:
                 if self.stop.requested.is_set() or self._halt.is_set():
@@ -325,7 +330,7 @@ class BatchRun:
                     self._fail(job, clash)
                     continue
                 self._acquire_slot()
-                if not self._decode(job):
+                if not self._decode(stages, job):
                     self._slots.release()
                     continue
                 self._put(out, job)
@@ -345,11 +350,9 @@ class BatchRun:
             self.summary.hashed += 1
         return True
 
-    def _decode(self, job: _Job) -> bool:
-        engine = self.engine
-        self._stage_started(job, "decode")
+    def _decode(self, stages: tuple[str, ...], job: _Job) -> bool:
         try:
-            job.audio = self._timed(job, "decode", lambda: engine.decode(job.input.path))
+            self._run_stages(stages, job)
         except Exception as err:
             # A Ctrl-C in a terminal (or systemd's SIGTERM to the whole group) also reaches ffmpeg, whose
             # decode then fails, maybe before our handler has run: give the stop a moment to show.
@@ -358,18 +361,15 @@ class BatchRun:
             return False
         return True
 
-    def _recognizer(self, source: queue.Queue[_Job | None], out: queue.Queue[_Job | None]) -> None:
-        engine = self.engine
+    def _recognizer(self, stages: tuple[str, ...], source: queue.Queue[_Job | None],
+                    out: queue.Queue[_Job | None]) -> None:
         try:
             while (job := self._get(source, end_on_stop=True)) is not _END:
                 if self.stop.requested.is_set():  # not started yet: left for the next run
                     self._drop(job)
                     continue
-                self._stage_started(job, "transcribe")
-                hook = self._hook(job)
                 try:
-                    job.asr = self._timed(job, "transcribe",
-                                          lambda j=job, h=hook: engine.recognize(j.audio, h))
+                    self._run_stages(stages, job)
                 except Exception as err:
                     self._drop(job)
                     self._fail_or_raise(job, err)
@@ -379,25 +379,18 @@ class BatchRun:
         finally:
             self._put(out, _END, force=True)
 
-    def _finisher(self, source: queue.Queue[_Job | None]) -> None:
-        engine = self.engine
+    def _finisher(self, stages: tuple[str, ...], source: queue.Queue[_Job | None]) -> None:
         while (job := self._get(source)) is not _END:
             try:
-                diarization = None
-                if self.options.diarize.diarize:
-                    self._stage_started(job, "diarize")
-                    diarization = self._timed(job, "diarize", lambda j=job: engine.diarize(j.audio))
-                    self._free_gpu_memory()
-                transcript = self._timed(job, "align",
-                                         lambda j=job, d=diarization: engine.assemble(j.audio, j.asr, d))
-                audio_seconds = job.audio.duration
-                self._drop(job)  # the samples are no longer needed: let the decoder start another file
-                written = self._timed(job, "write", lambda j=job, t=transcript: engine.write(t, j.input.key))
+                self._run_stages(stages, job)
             except Exception as err:
                 self._drop(job)
                 self._fail_or_raise(job, err)
                 continue
-            outputs = [p.relative_to(self.output_dir).as_posix() for p in written]
+            transcript = job.work.transcript
+            assert transcript is not None  # the align stage ran
+            audio_seconds = transcript.duration
+            outputs = [p.relative_to(self.output_dir).as_posix() for p in job.work.outputs]
             self._finish(job.record(DONE, options_hash=self.options_hash, outputs=outputs,
                                     audio_seconds=round(audio_seconds, 3),
                                     reason=too_short_note(audio_seconds, self.options)
@@ -405,15 +398,25 @@ class BatchRun:
 
     # --- helpers ----------------------------------------------------------------------------
 
+    def _run_stages(self, stages: tuple[str, ...], job: _Job) -> None:
+        """This thread's share of the stages these options use, each announced and timed."""
+        for stage in stages:
+            if stage not in self.engine.stages:
+                continue
+            self.emit({"event": "stage_start", "key": job.input.key, "stage": stage})
+            self.engine.run_stage(stage, job.work, self._hook(job) if stage == "transcribe" else None)
+            if stage in ("transcribe", "diarize"):
+                self._free_gpu_memory()
+            elif stage == "align":
+                self._drop(job)  # the samples are no longer needed: let the decoder start another file
+
     def _timed(self, job: _Job, stage: str, work: Callable[[], Any]) -> Any:
+        """The batch's own steps that are not pipeline stages (hashing), timed like them."""
         started = time.perf_counter()
         try:
             return work()
         finally:
-            job.stages[stage] = round(job.stages.get(stage, 0.0) + time.perf_counter() - started, 4)
-
-    def _stage_started(self, job: _Job, stage: str) -> None:
-        self.emit({"event": "stage_start", "key": job.input.key, "stage": stage})
+            job.work.seconds[stage] = job.work.seconds.get(stage, 0.0) + time.perf_counter() - started
 
     def _hook(self, job: _Job) -> Callable[[str, float, float], None]:
         def hook(stage: str, done: float, total: float) -> None:
@@ -423,8 +426,8 @@ class BatchRun:
 
     def _drop(self, job: _Job) -> None:
         """Forget the samples and free their slot (once per decoded job)."""
-        if job.audio is not None:
-            job.audio = None
+        if job.work.audio is not None:
+            job.work.audio = None
             self._slots.release()
 
     def _fail_or_raise(self, job: _Job, err: Exception) -> None:

@@ -17,7 +17,7 @@ from podium.cli.common import (
 )
 from podium.errors import MediaError, PodiumError
 from podium.files import check_writable_dir
-from podium.pipeline import Podium, StageTimer, too_short_note
+from podium.pipeline import Podium, too_short_note
 from podium.progress import StageProgress
 
 
@@ -43,22 +43,24 @@ def run(args: argparse.Namespace) -> int:
     engine = Podium(options)
     failed = 0
     for path in inputs:
-        timer = StageTimer()
         try:
             with StageProgress(path.name, quiet=quiet) as progress:
-                transcript = engine.transcribe(path, progress.hook, timer)
+                job = engine.run(path, progress.hook)
         except (MediaError, OSError) as err:  # this input is bad or unreadable; the others still go ahead
             failed += 1
             error(f"{path}: {err if isinstance(err, MediaError) else _unreadable(err)}")
             continue
-        written = engine.write(transcript, path.stem)  # RunError (a full disk, ...) ends the whole run
+        job.stem = path.stem
+        engine.run_stage("write", job)  # RunError (a full disk, ...) ends the whole run
+        transcript = job.transcript
+        assert transcript is not None  # set by the align stage
         if message := too_short_note(transcript.duration, options):
             note(f"{path}: {message}")
         if not transcript.segments:
             note(f"{path}: no speech found; the transcript is empty")
         if not quiet:
-            note(f"{path}: {StageProgress.summary(timer.seconds, transcript.duration)}")
-        for out in written:
+            note(f"{path}: {StageProgress.summary(job.seconds, transcript.duration)}")
+        for out in job.outputs:
             print(out)
     return EXIT_INPUT_ERROR if failed else 0
 
