@@ -33,20 +33,11 @@ from pathlib import Path
 from scipy.optimize import linear_sum_assignment
 
 from podium.align import assign_speakers, smooth_speakers
+from podium.formats.rttm import read_turns
 from podium.transcript import SpeakerTurn, Transcript, Word
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DIARIZATION = SHARED / "data" / "diarization"
-
-
-def load_rttm(path: Path) -> list[SpeakerTurn]:
-    turns = []
-    for line in path.read_text().splitlines():
-        fields = line.split()
-        if fields and fields[0] == "SPEAKER":
-            start, duration = float(fields[3]), float(fields[4])
-            turns.append(SpeakerTurn(start, start + duration, fields[7]))
-    return sorted(turns, key=lambda t: t.start)
 
 
 def exclusive(turns: Sequence[SpeakerTurn]) -> list[SpeakerTurn]:
@@ -144,7 +135,7 @@ HEADER = (f"{'recording':<22} {'words':>7} {'assign%':>8} {'smooth%':>8} {'delta
 
 def synthetic(rttm: Path, seeds: int, sigma: float, drop_punct: float, smooth_kwargs: dict) -> Score:
     score = Score()
-    truth_turns = exclusive(load_rttm(rttm))
+    truth_turns = exclusive(read_turns(rttm))
     for seed in range(seeds):
         rng = random.Random(seed)
         words = synthesize_words(truth_turns, rng, drop_punct)
@@ -181,7 +172,7 @@ def real_word_accuracy(transcript_json: Path, reference_rttm: Path, **smooth_kwa
     if not transcript.turns:
         raise SystemExit(f"{transcript_json}: no diarization turns in this transcript")
     words = [replace(w, speaker=None) for w in transcript.words]
-    truth = [w.speaker for w in assign_speakers(words, load_rttm(reference_rttm))]
+    truth = [w.speaker for w in assign_speakers(words, read_turns(reference_rttm))]
     assigned = [w.speaker for w in assign_speakers(words, transcript.turns)]
     smoothed = [w.speaker for w in smooth_speakers(assign_speakers(words, transcript.turns), **smooth_kwargs)]
     mapping = best_mapping(truth * 2, assigned + smoothed)
@@ -202,7 +193,7 @@ def real_words_perturbed_turns(media: Path, reference_rttm: Path, seeds: int, si
 
     asr = Transcriber(AsrOptions(device="cpu", threads=2)).transcribe(load_audio(media).samples)
     words = [replace(w, speaker=None) for s in asr.segments for w in s.words]
-    reference = load_rttm(reference_rttm)
+    reference = read_turns(reference_rttm)
     truth = [w.speaker for w in assign_speakers(words, reference)]
     score = Score()
     for seed in range(seeds):

@@ -9,14 +9,12 @@ from podium.align import (
     attribute,
     build_segments,
     is_sentence_end,
-    merge_turns,
-    segment_text,
     sentences,
     smooth_speakers,
 )
 from podium.diarize import DiarizationResult
 from podium.speakers import SpeakerOptions
-from podium.transcript import Segment, SpeakerTurn, Transcript, Word
+from podium.transcript import Segment, SpeakerTurn, Transcript, Word, merge_turns, segment_text
 
 
 def w(start: float, end: float, text: str, speaker: str | None = None) -> Word:

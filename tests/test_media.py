@@ -12,6 +12,7 @@ import pytest
 
 from conftest import REPO, SPEECH, ffmpeg
 from podium.errors import MediaError, PodiumWarning
+from podium.formats.rttm import read_turns
 from podium.media import (
     SAMPLE_RATE,
     MediaOptions,
@@ -204,11 +205,7 @@ EXAMPLE = REPO / "examples"
 
 
 def read_rttm(path: Path) -> list[tuple[float, float, str]]:
-    turns = []
-    for line in path.read_text().splitlines():
-        fields = line.split()
-        turns.append((float(fields[3]), float(fields[3]) + float(fields[4]), fields[7]))
-    return turns
+    return [(turn.start, turn.end, turn.speaker) for turn in read_turns(path)]
 
 
 def test_example_briefing_matches_its_ground_truth() -> None:

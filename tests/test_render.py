@@ -13,20 +13,14 @@ from pyannote.database.util import load_rttm
 
 from podium.align import build_segments
 from podium.errors import PodiumError
-from podium.render import (
-    CUE_LINE_CHARS,
-    CUE_MAX_CHARS,
-    CUE_MAX_SECONDS,
-    WRITERS,
-    PngWriter,
-    SrtWriter,
-    TxtWriter,
-    VttWriter,
-    Writer,
-    build_cues,
-    clock,
-    write_outputs,
-)
+from podium.formats import WRITERS, write_outputs
+from podium.formats.base import Writer
+from podium.formats.clock import clock
+from podium.formats.cues import CUE_LINE_CHARS, CUE_MAX_CHARS, CUE_MAX_SECONDS, build_cues
+from podium.formats.png import PngWriter
+from podium.formats.srt import SrtWriter
+from podium.formats.txt import TxtWriter
+from podium.formats.vtt import VttWriter
 from podium.transcript import Segment, Speaker, SpeakerTurn, Transcript, Word
 
 ANN = ["the", "council", "voted", "today", "to", "approve", "the", "budget", "for", "schools", "and",

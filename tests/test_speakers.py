@@ -11,10 +11,12 @@ import pytest
 from podium.asr import AsrResult
 from podium.diarize import DiarizationResult
 from podium.errors import PodiumError
+from podium.formats.json_format import JsonWriter
+from podium.formats.png import PngWriter
+from podium.formats.rttm import RttmWriter
 from podium.media import Audio
 from podium.options import add_arguments, from_args
 from podium.pipeline import Podium, TranscribeOptions
-from podium.render import JsonWriter, PngWriter, RttmWriter
 from podium.speakers import (
     SpeakerOptions,
     load_speaker_map,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from podium import speakers
-from podium.transcript import Segment, SpeakerTurn, Transcript, Word
+from podium.transcript import Segment, SpeakerTurn, Transcript, Word, segment_text
 
 if TYPE_CHECKING:
     from podium.diarize import DiarizationResult
@@ -33,11 +33,6 @@ def is_sentence_end(word: Word) -> bool:
     """faster-whisper words carry their punctuation: "said." ends a sentence, "Mr." does not."""
     text = word.text.strip().rstrip(_CLOSERS)
     return text.endswith(_SENTENCE_END) and text.lower() not in _TITLES
-
-
-def segment_text(words: Sequence[Word]) -> str:
-    """faster-whisper words carry their own leading space, so they join with no separator."""
-    return "".join(w.text for w in words).strip()
 
 
 def attribute(transcript: Transcript, diarization: DiarizationResult | None,
@@ -291,20 +286,3 @@ def _cut_before(current: list[Word], word: Word, max_gap: float, max_duration: f
             or word.start - last.end >= max_gap
             or (duration >= max_duration and is_sentence_end(last))
             or word.end - current[0].start > 2 * max_duration)
-
-
-def merge_turns(segments: Sequence[Segment]) -> tuple[Segment, ...]:
-    """Consecutive segments of one speaker as one turn (a paragraph in the txt output).
-
-    Segments without a speaker are never merged: nothing says they belong together.
-    """
-    merged: list[Segment] = []
-    for segment in segments:
-        previous = merged[-1] if merged else None
-        if previous is not None and segment.speaker is not None and segment.speaker == previous.speaker:
-            text = " ".join(t for t in (previous.text, segment.text) if t)
-            merged[-1] = Segment(start=previous.start, end=max(previous.end, segment.end), text=text,
-                                 words=previous.words + segment.words, speaker=previous.speaker)
-        else:
-            merged.append(segment)
-    return tuple(merged)

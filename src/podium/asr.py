@@ -64,6 +64,7 @@ class AsrResult:
 class _EinsumMatrix(np.ndarray):
     """A matrix whose `@` is numpy's einsum, which sums in one fixed order on one thread."""
 
+    # numpy's stubs declare `__matmul__` as a set of overloads; one plain signature cannot restate them.
     def __matmul__(self, other: np.ndarray) -> np.ndarray:  # type: ignore[override]
         return np.einsum("ij,jk->ik", self.view(np.ndarray), other)
 
@@ -144,13 +145,13 @@ class Transcriber:
             compression_ratio_threshold=2.4, log_prob_threshold=-1.0, no_speech_threshold=0.6,
         )
         if self.batched is not None:
-            clips = None if sound is None else [{"start": a, "end": b} for a, b in at_most(sound, WINDOW)]
-            raw, _ = self.batched.transcribe(samples, batch_size=options.batch_size, clip_timestamps=clips,
+            windows = None if sound is None else [{"start": a, "end": b} for a, b in at_most(sound, WINDOW)]
+            raw, _ = self.batched.transcribe(samples, batch_size=options.batch_size, clip_timestamps=windows,
                                              **common)
         else:
-            clips = "0" if sound is None else [t for region in sound for t in region]  # "0": everything
+            edges = "0" if sound is None else [t for region in sound for t in region]  # "0": everything
             raw, _ = self.model.transcribe(samples, hallucination_silence_threshold=2.0,
-                                           clip_timestamps=clips, **common)
+                                           clip_timestamps=edges, **common)
         segments = tuple(_collect(raw, progress))
         if options.vad and (options.hotwords or options.initial_prompt):
             segments = self._fill_skipped_speech(samples, segments, common)

@@ -8,6 +8,7 @@ rather than the two or three copies a list-of-chunks-then-join would need. No te
 from __future__ import annotations
 
 import collections
+import io
 import math
 import re
 import shutil
@@ -16,7 +17,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import ffmpeg
 import numpy as np
@@ -276,13 +277,16 @@ def _initial_capacity(expected_seconds: float | None) -> int:
 
 
 def _read_floats(stream: IO[bytes], capacity: int) -> np.ndarray:
+    # A pipe's stdout is a BufferedReader, whose readinto fills the array without a copy; `IO[bytes]`
+    # does not declare readinto.
+    reader = cast(io.BufferedReader, stream)
     buffer = np.empty(capacity, dtype=np.float32)
     filled = 0  # bytes
     while True:
         if filled == buffer.nbytes:  # the probed duration was short (or unknown): grow by half
             buffer = _grown(buffer, filled)
-        with memoryview(buffer).cast("B") as raw:
-            count = stream.readinto(raw[filled:filled + _READ_CHUNK])  # type: ignore[attr-defined]
+        with buffer.data.cast("B") as raw:
+            count = reader.readinto(raw[filled:filled + _READ_CHUNK])
         if not count:
             break
         filled += count

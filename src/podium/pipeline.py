@@ -20,9 +20,9 @@ from podium import align
 from podium.asr import AsrOptions, AsrResult, Transcriber
 from podium.diarize import DiarizationResult, DiarizeOptions
 from podium.errors import OptionError, PodiumError
+from podium.formats import WRITERS, write_outputs
 from podium.media import Audio, MediaOptions, load_audio
 from podium.options import as_dict, option
-from podium.render import WRITERS, write_outputs
 from podium.speakers import SpeakerOptions
 from podium.transcript import Transcript
 

@@ -7,11 +7,7 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 60:02d}:{seconds % 60:02d}" if seconds < 3600 else \
-        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+from podium.formats.clock import clock
 
 
 class StageProgress:
@@ -45,7 +41,7 @@ class StageProgress:
             self._tasks[stage] = self._progress.add_task(f"{self.label[:18]} {stage}",
                                                          total=max(total, 1e-6), clock="")
         self._progress.update(self._tasks[stage], completed=min(done, total), total=max(total, 1e-6),
-                              clock=f"{_clock(done)}/{_clock(total)}")
+                              clock=f"{clock(done, hours=None)}/{clock(total, hours=None)}")
 
     @staticmethod
     def summary(seconds: dict[str, float], audio_seconds: float) -> str:
@@ -53,4 +49,5 @@ class StageProgress:
         total = sum(seconds.values()) or 1e-9
         shares = " · ".join(f"{stage} {100 * spent / total:.0f}%" for stage, spent in seconds.items())
         speed = audio_seconds / total
-        return f"{total:.1f} s for {_clock(audio_seconds)} of audio ({speed:.1f}x realtime): {shares}"
+        audio = clock(audio_seconds, hours=None)
+        return f"{total:.1f} s for {audio} of audio ({speed:.1f}x realtime): {shares}"

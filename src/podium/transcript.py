@@ -1,8 +1,10 @@
-"""The data model every stage produces or consumes; times are seconds from the start of the input."""
+"""The data model every stage produces or consumes, and the pure helpers that join its words into text
+and its segments into turns; times are seconds from the start of the input."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -29,6 +31,28 @@ class Segment:
     text: str
     words: tuple[Word, ...] = ()
     speaker: str | None = None
+
+
+def segment_text(words: Sequence[Word]) -> str:
+    """faster-whisper words carry their own leading space, so they join with no separator."""
+    return "".join(w.text for w in words).strip()
+
+
+def merge_turns(segments: Sequence[Segment]) -> tuple[Segment, ...]:
+    """Consecutive segments of one speaker as one turn (a paragraph in the txt output).
+
+    Segments without a speaker are never merged: nothing says they belong together.
+    """
+    merged: list[Segment] = []
+    for segment in segments:
+        previous = merged[-1] if merged else None
+        if previous is not None and segment.speaker is not None and segment.speaker == previous.speaker:
+            text = " ".join(t for t in (previous.text, segment.text) if t)
+            merged[-1] = Segment(start=previous.start, end=max(previous.end, segment.end), text=text,
+                                 words=previous.words + segment.words, speaker=previous.speaker)
+        else:
+            merged.append(segment)
+    return tuple(merged)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ DONE, FAILED, SKIPPED = "done", "failed", "skipped"
 try:  # POSIX only: elsewhere two runs on one folder are not prevented, only unwise
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # a module name cannot be typed as "module or None"
 
 
 def now() -> str:

@@ -19,14 +19,10 @@ from rich.table import Table
 
 from podium.batch.ledger import DONE, FAILED, SKIPPED, now
 from podium.batch.runner import RunSummary
+from podium.formats.clock import clock
 
 _NOT_LOGGED = frozenset({"audio_progress"})  # several per second per file: progress display only
 STAGE_ORDER = ("hash", "decode", "transcribe", "diarize", "align", "write")
-
-
-def clock(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 class BatchReporter:
@@ -99,7 +95,7 @@ class BatchReporter:
         elif kind == "stage_start":
             self._activity = f"{event['stage']}: {event['key']}"
         elif kind == "audio_progress":
-            where = f"{clock(event['done'])}/{clock(event['total'])}"
+            where = f"{clock(event['done'], hours=True)}/{clock(event['total'], hours=True)}"
             self._activity = f"{event['stage']}: {event['key']} {where}"
         elif kind == "interrupt":
             self.note(f"{event['signal']}: finishing the files already in Whisper, taking no new ones "
@@ -135,7 +131,7 @@ class BatchReporter:
             if self._bytes_done > 0 and self._pending_bytes > self._bytes_done:
                 # Bytes of input per second: weighs long and short files fairly, unlike files per second.
                 rate = self._bytes_done / max(working, 1e-9)
-                parts.append(f"ETA {clock((self._pending_bytes - self._bytes_done) / rate)}")
+                parts.append(f"ETA {clock((self._pending_bytes - self._bytes_done) / rate, hours=True)}")
         return " · ".join(parts)
 
     # --- the end ----------------------------------------------------------------------------
@@ -168,8 +164,9 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str]]:
         rows.insert(2, ("  of which failed before (--retry-failed)", str(summary.skipped_failed)))
     if summary.not_reached:
         rows.append(("not reached (interrupted)", str(summary.not_reached)))
-    rows += [("audio transcribed", f"{summary.audio_seconds / 3600:.3f} h ({clock(summary.audio_seconds)})"),
-             ("wall time", clock(summary.wall_seconds) + f" ({summary.wall_seconds:.1f} s)")]
+    audio = clock(summary.audio_seconds, hours=True)
+    rows += [("audio transcribed", f"{summary.audio_seconds / 3600:.3f} h ({audio})"),
+             ("wall time", clock(summary.wall_seconds, hours=True) + f" ({summary.wall_seconds:.1f} s)")]
     if summary.models_loaded:
         rows.append(("  of which loading models", f"{summary.model_seconds:.1f} s"))
     if summary.audio_seconds and summary.wall_seconds:
