@@ -17,7 +17,6 @@ from podium.media import (
     SAMPLE_RATE,
     MediaOptions,
     audio_from_array,
-    is_silent,
     load_audio,
     probe,
 )
@@ -85,7 +84,6 @@ def test_each_format_decodes_to_16k_mono_float32(ext: str, tmp_path: Path, share
     assert audio.sample_rate == SAMPLE_RATE and audio.source == str(path)
     assert abs(audio.duration - CLIP_SECONDS) < 0.1, audio.duration
     assert similarity(audio.samples, reference.samples) > 0.9
-    assert not is_silent(audio)
 
 
 def test_duration_matches_probe_and_sample_count(shared_data: Path) -> None:
@@ -170,17 +168,9 @@ def test_missing_ffmpeg_says_how_to_install(tmp_path: Path, monkeypatch: pytest.
         probe(shared_data / SPEECH)
 
 
-def test_silence_is_audio_not_an_error(tmp_media: Path, reference) -> None:
+def test_silence_is_audio_not_an_error(tmp_media: Path) -> None:
     silence = load_audio(tmp_media / "silence.wav")
     assert silence.duration == pytest.approx(3.0, abs=0.01)
-    assert is_silent(silence)
-    assert not is_silent(reference)
-    quiet = audio_from_array(reference.samples * 10 ** (-30 / 20), SAMPLE_RATE)  # speech 30 dB down
-    assert not is_silent(quiet)
-    # One sentence in ten minutes of nothing is still sound: the test is per frame, not whole-file.
-    lonely = np.concatenate([np.zeros(600 * SAMPLE_RATE, np.float32), reference.samples])
-    assert not is_silent(audio_from_array(lonely, SAMPLE_RATE))
-    assert is_silent(audio_from_array(np.zeros(0, np.float32), SAMPLE_RATE))
 
 
 def test_audio_from_array_resamples_and_downmixes(shared_data: Path) -> None:

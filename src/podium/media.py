@@ -160,24 +160,6 @@ def finite_samples(samples: np.ndarray, name: str) -> np.ndarray:
     return samples
 
 
-def is_silent(audio: Audio, threshold_db: float = -50.0, frame_seconds: float = 0.1) -> bool:
-    """True when no `frame_seconds` frame is louder (RMS, dBFS) than `threshold_db`.
-
-    Frame-wise rather than whole-file so that one sentence in three hours of room tone still counts
-    as sound; the caller warns "no speech found" instead of failing.
-    """
-    frame = max(1, int(frame_seconds * audio.sample_rate))
-    usable = len(audio.samples) // frame * frame
-    if usable == 0:
-        usable, frame = len(audio.samples), max(1, len(audio.samples))
-    if usable == 0:
-        return True
-    frames = audio.samples[:usable].reshape(-1, frame)
-    # einsum sums squares row by row without materialising a squared copy of a 3-hour array.
-    loudest = float(np.einsum("ij,ij->i", frames, frames, dtype=np.float64).max()) / frame
-    return loudest < 10 ** (threshold_db / 10)  # threshold on mean square: 10**(dB/10)
-
-
 def _existing_file(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():

@@ -110,9 +110,6 @@ class LedgerState:
         """The sha256 an earlier run computed for this exact file state, so it is not read again."""
         return self._hashes.get((path, size, mtime_ns))
 
-    def done_count(self) -> int:
-        return sum(1 for r in self.settled.values() if r.status == DONE)
-
 
 class Ledger:
     """The open ledger of one run: holds a lock so two runs cannot write one folder at once."""

@@ -19,7 +19,7 @@ def read_ctm(path: Path, text: str) -> Reference:
         start = seconds_field(path, number, fields[2], "start")
         duration = seconds_field(path, number, fields[3], "duration")
         words.append(RefWord(fields[4], start, start + duration))
-    words.sort(key=lambda w: w.start)  # type: ignore[arg-type,return-value]
+    words.sort(key=lambda w: w.start or 0.0)  # every CTM line has a start; 0.0 is for the type
     if not words:
         return Reference(format="ctm", source=str(path))
     utterance = Utterance(" ".join(w.text for w in words), start=words[0].start, end=words[-1].end,

@@ -149,8 +149,10 @@ def _parse_cue(path: Path, block: list[tuple[int, str]], fmt: str) -> Utterance 
     number, timing = block[timing_at]
     match = CUE_TIMING.match(timing)
     try:
-        start, end = parse_clock(match.group(1)), parse_clock(match.group(2))  # type: ignore[union-attr]
-    except (ValueError, AttributeError):
+        if match is None:
+            raise ValueError(timing)
+        start, end = parse_clock(match.group(1)), parse_clock(match.group(2))
+    except ValueError:
         raise fail(path, number, f"expected a cue timing line like '{example}', got {timing!r}") from None
     if end < start:
         raise fail(path, number, f"expected the cue to end after it starts, got {timing!r}")

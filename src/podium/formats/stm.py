@@ -30,5 +30,5 @@ def read_stm(path: Path, text: str) -> Reference:
         if fields[2] in _STM_SKIP_SPEAKERS or body == "ignore_time_segment_in_scoring":
             continue
         utterances.append(Utterance(body, speaker=fields[2], start=start, end=end))
-    utterances.sort(key=lambda u: u.start)  # type: ignore[arg-type,return-value]
+    utterances.sort(key=lambda u: u.start or 0.0)  # every STM line has a start; 0.0 is for the type
     return Reference(utterances=tuple(utterances), format="stm", source=str(path))
