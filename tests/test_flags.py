@@ -20,9 +20,10 @@ from podium.diarize import DiarizeOptions
 from podium.errors import OptionError
 from podium.evaluate.api import EvaluateOptions
 from podium.evaluate.bench import parse_config, reference_for
+from podium.formats import OutputOptions
 from podium.media import MediaOptions
 from podium.options import cli_fields, flag_of
-from podium.pipeline import OutputOptions, TranscribeOptions
+from podium.pipeline import TranscribeOptions
 from podium.speakers import SpeakerOptions
 
 STAGES = {"media": MediaOptions, "asr": AsrOptions, "diarize": DiarizeOptions, "speakers": SpeakerOptions,

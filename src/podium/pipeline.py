@@ -19,10 +19,10 @@ import numpy as np
 from podium import align
 from podium.asr import AsrOptions, AsrResult, Transcriber
 from podium.diarize import DiarizationResult, DiarizeOptions
-from podium.errors import OptionError, PodiumError
-from podium.formats import WRITERS, write_outputs
+from podium.errors import PodiumError
+from podium.formats import OutputOptions, write_outputs
 from podium.media import Audio, MediaOptions, load_audio
-from podium.options import as_dict, option
+from podium.options import as_dict
 from podium.speakers import SpeakerOptions
 from podium.transcript import Transcript
 
@@ -46,20 +46,6 @@ def too_short_note(duration: float, options: TranscribeOptions) -> str | None:
         return None
     return (f"only {duration:.2f} s of audio, too short to tell speakers apart "
             f"(diarization needs {MIN_DIARIZE_SECONDS} s): the transcript has no speaker labels")
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    output_dir: str = option(".", "folder for the output files, named <input stem>.<format>",
-                             metavar="DIR")
-    formats: tuple[str, ...] = option(("txt", "srt", "vtt", "json"),
-                                      "output formats, comma-separated: txt, srt, vtt, json, tsv, rttm, png",
-                                      flag="--format", metavar="LIST")
-
-    def __post_init__(self) -> None:
-        unknown = [f for f in self.formats if f not in WRITERS]
-        if unknown:
-            raise OptionError(f"unknown output format {unknown[0]!r}; choose from {', '.join(WRITERS)}")
 
 
 @dataclass(frozen=True)
@@ -174,7 +160,7 @@ class Podium:
 
     def write(self, transcript: Transcript, stem: str) -> list[Path]:
         out = self.options.output
-        return write_outputs(transcript, Path(out.output_dir), stem, out.formats)
+        return write_outputs(transcript, out.output_dir, stem, out.formats, out)
 
     def _enrollments(self) -> dict[str, np.ndarray]:
         """Voice embeddings of the `--enroll NAME=CLIP` clips, computed once."""

@@ -15,9 +15,10 @@ from typing import NoReturn, TextIO, TypeVar
 from podium.asr import AsrOptions
 from podium.diarize import DiarizeOptions
 from podium.errors import OptionError, PodiumError, PodiumWarning
+from podium.formats import OutputOptions
 from podium.media import MediaOptions
 from podium.options import add_arguments, from_args, option
-from podium.pipeline import OutputOptions, TranscribeOptions
+from podium.pipeline import TranscribeOptions
 from podium.speakers import SpeakerOptions
 
 T = TypeVar("T")

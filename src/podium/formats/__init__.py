@@ -10,9 +10,10 @@ decodes files, detects their format and dispatches to them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from podium.errors import PodiumError
+from podium.errors import OptionError, PodiumError
 from podium.files import atomic_write_set
 from podium.formats.base import Writer
 from podium.formats.json_format import JsonWriter
@@ -22,6 +23,7 @@ from podium.formats.srt import SrtWriter
 from podium.formats.tsv import TsvWriter
 from podium.formats.txt import TxtWriter
 from podium.formats.vtt import VttWriter
+from podium.options import option
 from podium.transcript import Transcript
 
 WRITERS: dict[str, type[Writer]] = {
@@ -30,12 +32,45 @@ WRITERS: dict[str, type[Writer]] = {
 }
 
 
-def write_outputs(transcript: Transcript, output_dir: str | Path, stem: str,
-                  formats: Sequence[str]) -> list[Path]:
-    """Render every format first, then write them as one set: all are replaced, or none (RunError)."""
+@dataclass(frozen=True)
+class OutputOptions:
+    """Which files a transcript becomes, where, and how they are laid out (the write stage)."""
+
+    output_dir: str = option(".", "folder for the output files, named <input stem>.<format>",
+                             metavar="DIR")
+    formats: tuple[str, ...] = option(("txt", "srt", "vtt", "json"),
+                                      "output formats, comma-separated: " + ", ".join(WRITERS),
+                                      flag="--format", metavar="LIST")
+    max_line_chars: int = option(42, "subtitles (srt, vtt): at most this many characters per line",
+                                 metavar="N")
+    max_lines: int = option(2, "subtitles: at most this many lines per cue", metavar="N")
+    max_cps: float = option(17.0, "subtitles: reading speed limit in characters per second (20 is "
+                            "common for adults)", metavar="CPS")
+    srt_speakers: str = option("prefix", "SRT: a NAME: prefix on the first cue of each turn, or none",
+                               choices=("prefix", "none"))
+    mark_uncertain: bool = option(False, "txt: mark turns whose speaker attribution is uncertain with "
+                                  "[?] after the name")
+    html_embed_audio: bool = option(False, "html: embed the audio (Opus, base64) in the page instead "
+                                    "of linking to the media file")
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.formats if f not in WRITERS]
+        if unknown:
+            raise OptionError(f"unknown output format {unknown[0]!r}; choose from {', '.join(WRITERS)}")
+        for flag, value, least in (("--max-line-chars", self.max_line_chars, 10),
+                                   ("--max-lines", self.max_lines, 1), ("--max-cps", self.max_cps, 1)):
+            if value < least:
+                raise OptionError(f"{flag} must be at least {least}, got {value}")
+
+
+def write_outputs(transcript: Transcript, output_dir: str | Path, stem: str, formats: Sequence[str],
+                  options: OutputOptions | None = None) -> list[Path]:
+    """Render every format first, then write them as one set: all are replaced, or none (RunError).
+    `options` lay the files out (subtitle limits, ...); its own output_dir and formats are not used."""
     unknown = [f for f in formats if f not in WRITERS]
     if unknown:
         raise PodiumError(f"unknown output format {unknown[0]!r} (choose from {', '.join(WRITERS)})")
-    rendered = [(WRITERS[f], WRITERS[f]().render(transcript)) for f in dict.fromkeys(formats)]
-    return atomic_write_set([(Path(output_dir) / f"{stem}.{writer.extension}", content)
-                             for writer, content in rendered])
+    output_dir = Path(output_dir)
+    writers = [WRITERS[f](options, output_dir) for f in dict.fromkeys(formats)]
+    return atomic_write_set([(output_dir / f"{stem}.{writer.extension}", writer.render(transcript))
+                             for writer in writers])

@@ -6,17 +6,29 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from podium.errors import PodiumError
 from podium.transcript import Transcript
+
+if TYPE_CHECKING:
+    from podium.formats import OutputOptions
 
 # --- writing --------------------------------------------------------------------------------------
 
 
 class Writer:
+    """Renders a Transcript as one file's content. `output_dir` is where the file will be written
+    (a page links to its media relative to it); writers that need neither ignore both."""
+
     extension: ClassVar[str]
     binary: ClassVar[bool] = False
+
+    def __init__(self, options: OutputOptions | None = None, output_dir: Path | None = None) -> None:
+        from podium.formats import OutputOptions  # here: the registry imports every writer module
+
+        self.options = options or OutputOptions()
+        self.output_dir = output_dir or Path(self.options.output_dir)
 
     def render(self, transcript: Transcript) -> str | bytes:
         raise NotImplementedError
