@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SCHEMA_VERSION = 1
+# 2: words carry speaker_confidence and overlap, transcripts their provenance. Version 1 files
+# (podium 0.1) still read: those fields take their defaults.
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,10 @@ class Word:
     text: str
     probability: float = 1.0
     speaker: str | None = None
+    # How sure the aligner is that `speaker` said this word (0-1; None: no diarization), and whether
+    # diarization heard another speaker at the same time. See `podium.align.attribute`.
+    speaker_confidence: float | None = None
+    overlap: bool = False
 
     @property
     def mid(self) -> float:
@@ -118,8 +125,9 @@ class Transcript:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
         version = data.get("version")
-        if version != SCHEMA_VERSION:
-            raise ValueError(f"unsupported podium JSON version {version!r} (expected {SCHEMA_VERSION})")
+        if version not in READABLE_VERSIONS:
+            raise ValueError(f"unsupported podium JSON version {version!r} (expected one of "
+                             f"{', '.join(map(str, READABLE_VERSIONS))})")
         segments = tuple(
             Segment(
                 start=s["start"],
