@@ -16,6 +16,7 @@ from pathlib import Path
 from podium.errors import OptionError, PodiumError
 from podium.files import atomic_write_set
 from podium.formats.base import Writer
+from podium.formats.html import HtmlWriter
 from podium.formats.json_format import JsonWriter
 from podium.formats.png import PngWriter
 from podium.formats.rttm import RttmWriter
@@ -29,6 +30,7 @@ from podium.transcript import Transcript
 WRITERS: dict[str, type[Writer]] = {
     "txt": TxtWriter, "srt": SrtWriter, "vtt": VttWriter, "json": JsonWriter, "tsv": TsvWriter,
     "rttm": RttmWriter, "png": PngWriter,
+    "html": HtmlWriter,
 }
 
 
