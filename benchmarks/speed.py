@@ -39,7 +39,7 @@ PODIUM = str(Path(PYTHON).with_name("podium"))
 PLAIN = """
 import sys
 from faster_whisper import WhisperModel
-from podium.models import resolve_whisper
+from podium.weights import resolve_whisper
 import os
 model = WhisperModel(resolve_whisper("base").location, device="cpu", compute_type="int8",
                      cpu_threads=os.cpu_count() or 1)

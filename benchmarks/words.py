@@ -1,7 +1,7 @@
 """Who said each word: podium's word-level speaker attribution on the 12 HarperValleyBank calls.
 
 For each `hvb_*` recording of ../shared/data/manifest.jsonl, runs podium's own pipeline stage by
-stage (`Podium.decode`, `recognize`, `diarize`, `assemble`) and scores the transcript with
+stage (`Podium.decode`, `transcribe`, `diarize`, `align`) and scores the transcript with
 `podium.evaluate` (`score_pair` on the in-memory transcript, then `pool`, errors summed over files)
 against the call's STM (human transcript, one line per reference segment, speaker from its own
 channel) with the RTTM turns and UEM for DER. Prints per file and pooled: WER, cpWER, WDER, WDER
@@ -58,7 +58,7 @@ def recognize_cached(engine: Any, audio: Any, path: Path) -> tuple[Any, bool]:
     if path.is_file():
         with path.open("rb") as handle:
             return pickle.load(handle), True
-    result = engine.recognize(audio)
+    result = engine.transcribe(audio)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
     with partial.open("wb") as handle:
@@ -79,7 +79,7 @@ def run_file(engine: Any, item: dict[str, Any], cache: Path, short_turn_s: float
     started = time.perf_counter()
     diarization = engine.diarize(audio)
     diarize_s = time.perf_counter() - started
-    transcript = engine.assemble(audio, asr, diarization)
+    transcript = engine.align(audio, asr, diarization)
     hypothesis = reference_from_transcript(transcript)
 
     # Text and speakers from the STM, turns for DER from the RTTM (the same segments, as the
@@ -89,9 +89,8 @@ def run_file(engine: Any, item: dict[str, Any], cache: Path, short_turn_s: float
     uem = read_uem(SHARED_DATA / item["uem"])
     result = score_pair(reference, hypothesis, EvaluateOptions(short_turn_s=short_turn_s), uem=uem,
                         pair_id=item["id"])
-    collared = score_pair(reference, hypothesis, EvaluateOptions(collar=DER_COLLAR_S,
-                                                                short_turn_s=short_turn_s),
-                          uem=uem, pair_id=item["id"])
+    collared = score_pair(reference, hypothesis, EvaluateOptions(collar=DER_COLLAR_S), uem=uem,
+                          pair_id=item["id"], metrics=("der",))
     hyp_speakers = {w.speaker for s in transcript.segments for w in s.words if w.speaker}
     return {"id": item["id"], "duration_s": audio.duration, "asr_cached": cached, "asr_s": asr_s,
             "diarize_s": diarize_s, "ref_speakers": len(reference.speakers),
@@ -121,7 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from podium.asr import AsrOptions
     from podium.diarize import DiarizeOptions
-    from podium.evaluate.api import pool
+    from podium.evaluate.api import PairResult, pool
     from podium.pipeline import Podium, TranscribeOptions
 
     torch.set_num_threads(args.threads)
@@ -144,7 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  {item['id']}: asr {asr}, diarize {done['diarize_s']:.1f} s", flush=True)
     results = [f["result"] for f in files]
     pooled = pool(results)
-    der_collar = _pooled_der([f["der_collar"] for f in files])
+    der_collar = pool([PairResult(f["id"], {"der": f["der_collar"]}) for f in files])["der"]
     rows = [_row(f["id"], f["result"].metrics, f["der_collar"], f) for f in files]
     return {
         "label": args.label, "model": args.model, "short_turn_s": args.short_turn_s,
@@ -158,15 +157,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "ref_speakers": None, "hyp_speakers": None,
             "diarize_s": sum(f["diarize_s"] for f in files)}),
     }
-
-
-def _pooled_der(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    scored = [p for p in parts if "skipped" not in p]
-    if not scored:
-        return {"skipped": "no file could be scored"}
-    errors = sum(p["false_alarm"] + p["missed_detection"] + p["confusion"] for p in scored)
-    total = sum(p["total"] for p in scored)
-    return {"value": errors / total if total else None, "total": total}
 
 
 def _row(name: str, metrics: dict[str, dict[str, Any]], der_collar: dict[str, Any],

@@ -30,6 +30,9 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))  # podium's manifest reader, also when run by a python without podium
+from podium.manifest import ManifestError, read_items  # noqa: E402  (needs the line above)
+
 CATALOGUE = REPO / "tests" / "data" / "shared_data.jsonl"
 DEFAULT_DEST = Path(os.environ.get("PODIUM_SHARED_DATA") or REPO.parent / "shared" / "data")
 PYANNOTE_PREFIX = "pyannote.audio:"  # a file inside the pyannote.audio package
@@ -50,7 +53,7 @@ def sha256(path: Path) -> str:
 
 
 def read_catalogue() -> list[dict]:
-    return [json.loads(line) for line in CATALOGUE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [item.fields for item in read_items(CATALOGUE)]
 
 
 def github_source(entry: dict, relative: str) -> str | None:
@@ -65,8 +68,8 @@ def github_source(entry: dict, relative: str) -> str | None:
 def write_catalogue(data: Path) -> None:
     """Record every file of a complete copy (its manifest, hashes and sources) for later fetches."""
     lines = []
-    for line in (data / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
+    for item in read_items(data / "manifest.jsonl"):
+        entry = item.fields
         files = []
         for field in ("audio", "rttm", "uem", "stm"):
             if relative := entry.get(field):
@@ -187,7 +190,7 @@ def main() -> int:
         if not os.access(args.dest, os.W_OK):
             raise FetchError(f"{args.dest} is not writable: give another folder and set PODIUM_SHARED_DATA")
         return fetch(args.dest)
-    except FetchError as err:
+    except (FetchError, ManifestError) as err:
         print(f"fetch_data: error: {err}", file=sys.stderr)
         return 1
     except OSError as err:

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pyannote.core import Segment, Timeline
-from pyannote.metrics.diarization import DiarizationErrorRate
 from scipy.io import wavfile
 
 from podium.diarize.pipeline import DiarizationResult, DiarizeOptions, Diarizer
-from podium.diarize.scoring import as_annotation, load_rttm, load_uem, score
+from podium.evaluate.api import EvaluateOptions, score_pair
+from podium.evaluate.readers import read_reference, read_uem
+from podium.evaluate.reference import Reference
+from podium.transcript import SpeakerTurn
 
 LOOPS = 4
 
@@ -53,12 +54,19 @@ def run(device: str, files: list[tuple[str, np.ndarray]]) -> dict[str, tuple[Dia
     return results
 
 
+def der(reference: tuple[SpeakerTurn, ...], hypothesis: tuple[SpeakerTurn, ...],
+        region: tuple[tuple[float, float], ...]) -> float:
+    """DER by `podium evaluate` inside `region`: no collar, overlapped speech scored."""
+    if not reference:  # nothing to miss: any hypothesis speech is all error
+        return 1.0 if hypothesis else 0.0
+    result = score_pair(Reference(turns=reference), Reference(turns=hypothesis), EvaluateOptions(),
+                        uem=region, metrics=("der",))
+    return result.metrics["der"].get("value", float("nan"))
+
+
 def agreement(cpu: DiarizationResult, cuda: DiarizationResult, duration: float) -> float:
     """DER of the CUDA output taking the CPU output as reference (0 = identical)."""
-    region = Timeline([Segment(0, duration)])
-    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
-    reference, hypothesis = as_annotation(cpu.overlapping_turns), as_annotation(cuda.overlapping_turns)
-    return float(metric(reference, hypothesis, uem=region))
+    return der(tuple(cpu.overlapping_turns), tuple(cuda.overlapping_turns), ((0.0, duration),))
 
 
 def main() -> int:
@@ -83,9 +91,9 @@ def main() -> int:
         for device, results in runs.items():
             result, seconds = results[name]
             rttm = folder / f"{name}.rttm"
-            der = (score(load_rttm(rttm), result.overlapping_turns, load_uem(folder / f"{name}.uem")).der
-                   if rttm.exists() else float("nan"))
-            cells[device] = (der, duration / seconds, len(result.speakers))
+            measured = (der(read_reference(rttm, "rttm").turns, tuple(result.overlapping_turns),
+                            read_uem(folder / f"{name}.uem")) if rttm.exists() else float("nan"))
+            cells[device] = (measured, duration / seconds, len(result.speakers))
         if len(cells) < 2:
             summary = " ".join(f"{d}: DER {c[0]:.3f} x{c[1]:.1f}" for d, c in cells.items())
             print(f"{name:<26} {duration:6.0f} {summary}")

@@ -31,7 +31,7 @@ WHEELS=(
 # The two offline weights, verified by checksum on the way out.
 PYTHONPATH=src "$PY" - "$GPU/weights" <<'PYEOF'
 import shutil, sys
-from podium.diarize import weights
+from podium import weights
 for weight in (weights.SEGMENTATION, weights.CAMPLUS):
     shutil.copy(weights.locate(weight), sys.argv[1])
 PYEOF

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from podium.asr import (
     collapse_repeats,
     suppress_hallucinations,
 )
+from podium.manifest import read_items
 from podium.media import load_audio
 from podium.transcript import Segment, Word
 
@@ -52,8 +52,7 @@ def tiny() -> Transcriber:
 
 @pytest.fixture(scope="module")
 def manifest(shared_data: Path) -> dict[str, dict]:
-    lines = (shared_data / "manifest.jsonl").read_text().splitlines()
-    return {item["id"]: item for item in map(json.loads, lines)}
+    return {item.fields["id"]: item.fields for item in read_items(shared_data / "manifest.jsonl")}
 
 
 def test_jfk_sentence_with_tiny_en(tiny: Transcriber, shared_data: Path, manifest: dict) -> None:

@@ -25,13 +25,14 @@ import numpy as np
 import pytest
 
 from conftest import REPO, ffmpeg
-from podium import files, models
+from podium import files
 from podium.batch.ledger import LEDGER_NAME, read_lines
 from podium.cli import main
 from podium.errors import MediaError
 from podium.files import Stopped, sha256_file
 from podium.media import Audio
 from podium.pipeline import Podium, TranscribeOptions
+from podium.weights import whisper as models
 
 pytestmark = pytest.mark.slow
 

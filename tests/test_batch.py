@@ -21,6 +21,7 @@ from podium.batch.inputs import discover, read_manifest
 from podium.batch.ledger import LEDGER_NAME, Ledger, read_lines
 from podium.cli import main
 from podium.errors import PodiumError
+from podium.manifest import read_items
 from podium.transcript import Transcript
 
 pytestmark = pytest.mark.slow
@@ -102,7 +103,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
 
 
 def references(shared_data: Path) -> dict[str, str]:
-    manifest = [json.loads(line) for line in (shared_data / "manifest.jsonl").read_text().splitlines()]
+    manifest = [item.fields for item in read_items(shared_data / "manifest.jsonl")]
     by_audio = {entry["audio"]: entry.get("transcript", "") for entry in manifest}
     briefing = (REPO / "examples" / "briefing.ref.txt").read_text().splitlines()[1].split(": ", 1)[1]
     return {name.rsplit(".", 1)[0]: briefing if source == "briefing" else by_audio[source]

@@ -10,27 +10,25 @@ import numpy as np
 import pytest
 import torch
 import torchaudio.compliance.kaldi as kaldi
-from pyannote.metrics.diarization import DiarizationErrorRate
 
 from conftest import SHARED_DATA, SHARED_MANIFEST, every_shared_file, shared_missing, skip_without_shared
-from podium.diarize import weights
+from podium import weights
 from podium.diarize.campplus import CAMPPlus
 from podium.diarize.embedding import CamPlusPlus
 from podium.diarize.features import fbank
 from podium.diarize.pipeline import DiarizationResult, DiarizeOptions, Diarizer
-from podium.diarize.scoring import (
-    ReferenceFile,
-    as_annotation,
-    read_audio_16k,
-    score,
-    shared_diarization_files,
-)
 from podium.errors import ModelError, PodiumError
+from podium.evaluate.api import EvaluateOptions, pool, reference_from_manifest_item, score_pair
+from podium.evaluate.reference import Reference
+from podium.manifest import ManifestItem, read_items
+from podium.media import load_audio
 
 pytestmark = pytest.mark.slow
 
 DATA = SHARED_DATA
-FILES = {f.id: f for f in shared_diarization_files(DATA)} if SHARED_MANIFEST.is_file() else {}
+DIAR = [item for item in read_items(SHARED_MANIFEST) if item.fields.get("kind") == "diar"] \
+    if SHARED_MANIFEST.is_file() else []
+FILES = {item.fields["id"]: item for item in DIAR}
 # DER measured with the defaults (benchmarks/diarize.py, CPU) plus a margin of ~5-9 points: on 30 s
 # files one clustering flip or boundary shift moves DER by several points.
 DER_BOUNDS = {
@@ -50,43 +48,54 @@ def diarizer() -> Diarizer:
     return Diarizer(DiarizeOptions(device="cpu"))
 
 
-def _reference(file_id: str) -> ReferenceFile:
+def _reference(file_id: str) -> ManifestItem:
     """A shared recording with its reference; without the shared data the test skips."""
     if file_id not in FILES:
         pytest.skip(shared_missing() or f"{file_id} is not in {SHARED_MANIFEST}")
     return FILES[file_id]
 
 
+def _audio(file_id: str) -> np.ndarray:
+    audio = _reference(file_id).path("audio")
+    assert audio is not None
+    return load_audio(audio).samples
+
+
+def _der(runs: list[tuple[ManifestItem, DiarizationResult]]) -> float:
+    """DER by `podium evaluate`, pooled over the runs: inside the UEM, no collar, overlap scored."""
+    results = []
+    for item, result in runs:
+        reference, uem = reference_from_manifest_item(item.fields, item.folder)
+        hypothesis = Reference(turns=tuple(result.overlapping_turns))
+        results.append(score_pair(reference, hypothesis, EvaluateOptions(), uem=uem, metrics=("der",)))
+    return pool(results)["der"]["value"]
+
+
 @pytest.fixture(scope="module")
 def sample_result(diarizer: Diarizer) -> DiarizationResult:
-    return diarizer.diarize(read_audio_16k(_reference("pyannote_sample").audio))
+    return diarizer.diarize(_audio("pyannote_sample"))
 
 
 @pytest.mark.parametrize("file_id", sorted(DER_BOUNDS))
 def test_der_below_measured_bound(diarizer: Diarizer, file_id: str) -> None:
-    reference = _reference(file_id)
-    result = diarizer.diarize(read_audio_16k(reference.audio), uri=file_id)
-    measured = score(reference.reference(), result.overlapping_turns, reference.scored_region())
-    assert measured.der <= DER_BOUNDS[file_id], f"{file_id}: DER {measured.der:.3f}"
+    result = diarizer.diarize(_audio(file_id), uri=file_id)
+    der = _der([(_reference(file_id), result)])
+    assert der <= DER_BOUNDS[file_id], f"{file_id}: DER {der:.3f}"
 
 
 @skip_without_shared(*every_shared_file("diar"))
 def test_pooled_der_on_every_shared_recording(diarizer: Diarizer) -> None:
-    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
-    for reference in FILES.values():
-        result = diarizer.diarize(read_audio_16k(reference.audio), uri=reference.id)
-        metric(reference.reference(), as_annotation(result.overlapping_turns, reference.id),
-               uem=reference.scored_region())
-    assert abs(metric) <= POOLED_DER_BOUND, f"pooled DER {abs(metric):.3f}"
+    der = _der([(item, diarizer.diarize(_audio(file_id), uri=file_id)) for file_id, item in FILES.items()])
+    assert der <= POOLED_DER_BOUND, f"pooled DER {der:.3f}"
 
 
 def test_split_off_speakers_get_centroids_and_turns(diarizer: Diarizer) -> None:
-    result = diarizer.diarize(read_audio_16k(_reference("pyannote_debug_dev00").audio))
+    result = diarizer.diarize(_audio("pyannote_debug_dev00"))
     assert len(result.speakers) == 2  # one of them split off by `podium.diarize.refine`
     assert set(result.centroids) == set(result.speakers)
     assert {turn.speaker for turn in result.turns} == set(result.speakers)
     unsplit = Diarizer(DiarizeOptions(device="cpu", split_speakers=False))
-    assert len(unsplit.diarize(read_audio_16k(_reference("pyannote_debug_dev00").audio)).speakers) == 1
+    assert len(unsplit.diarize(_audio("pyannote_debug_dev00")).speakers) == 1
 
 
 def test_sample_has_two_speakers_with_centroids(sample_result: DiarizationResult) -> None:
@@ -108,13 +117,13 @@ def test_exclusive_turns_never_overlap(sample_result: DiarizationResult) -> None
 
 
 def test_cpu_result_is_deterministic(diarizer: Diarizer, sample_result: DiarizationResult) -> None:
-    again = diarizer.diarize(read_audio_16k(_reference("pyannote_sample").audio))
+    again = diarizer.diarize(_audio("pyannote_sample"))
     assert again.turns == sample_result.turns
     assert again.overlapping_turns == sample_result.overlapping_turns
 
 
 def test_fbank_matches_torchaudio_kaldi() -> None:
-    samples = torch.from_numpy(read_audio_16k(_reference("pyannote_debug_dev00").audio)[:48000])
+    samples = torch.from_numpy(_audio("pyannote_debug_dev00")[:48000])
     expected = kaldi.fbank(samples[None], num_mel_bins=80, sample_frequency=16000, dither=0.0)
     assert torch.allclose(fbank(samples[None])[0], expected, atol=2e-3)
 
@@ -127,7 +136,7 @@ def test_campplus_loads_strict() -> None:
 def _clip(name: str) -> np.ndarray:
     if reason := shared_missing(f"asr/{name}"):
         pytest.skip(reason)
-    return read_audio_16k(DATA / "asr" / name)
+    return load_audio(DATA / "asr" / name).samples
 
 
 def test_campplus_separates_voices(diarizer: Diarizer) -> None:

@@ -8,7 +8,7 @@ import pytest
 from conftest import SHARED_DATA, shared_missing
 from podium.diarize.enroll import DEFAULT_THRESHOLD, match_enrollments
 from podium.diarize.pipeline import DiarizeOptions, Diarizer
-from podium.diarize.scoring import read_audio_16k
+from podium.media import load_audio
 
 ASR = SHARED_DATA / "asr"
 GAP = np.zeros(8000, dtype=np.float32)  # 0.5 s of silence between clips
@@ -17,7 +17,7 @@ GAP = np.zeros(8000, dtype=np.float32)  # 0.5 s of silence between clips
 def _clip(name: str) -> np.ndarray:
     if reason := shared_missing(f"asr/{name}"):
         pytest.skip(reason)
-    return read_audio_16k(ASR / name)
+    return load_audio(ASR / name).samples
 
 
 @pytest.fixture(scope="module")

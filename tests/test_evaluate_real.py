@@ -3,14 +3,13 @@ themselves, and the `podium bench` path (in-memory Transcript against a manifest
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from conftest import SHARED_DATA
 from podium.evaluate.api import EvaluateOptions, evaluate_pair, reference_from_manifest_item, score
 from podium.evaluate.readers import read_reference
 from podium.evaluate.reference import reference_from_transcript
+from podium.manifest import read_items
 from podium.transcript import Segment, Speaker, SpeakerTurn, Transcript, Word
 
 SHARED = SHARED_DATA.parent
@@ -25,8 +24,7 @@ pytestmark = pytest.mark.skipif(not MANIFEST.exists() or not SEED_PAGES,
 def manifest_items(kind: str) -> list[dict]:
     if not MANIFEST.exists():  # parametrize runs at collection: no data, no cases (the module skips)
         return []
-    items = [json.loads(line) for line in MANIFEST.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [item for item in items if item["kind"] == kind]
+    return [item.fields for item in read_items(MANIFEST) if item.fields["kind"] == kind]
 
 
 def test_seed_page_is_read_as_captions_without_the_page_around_them() -> None:

@@ -10,7 +10,8 @@ import pytest
 from podium.asr import AsrOptions, Transcriber
 from podium.errors import ModelError
 from podium.files import sha256_file
-from podium.models import PACKAGED, default_model_name, model_statuses, resolve_whisper
+from podium.weights import WHISPER as PACKAGED
+from podium.weights import default_model_name, model_statuses, resolve_whisper
 
 
 @pytest.fixture()

@@ -113,7 +113,7 @@ DATA = SHARED_DATA / "asr"
 
 @pytest.fixture(scope="module")
 def campplus():
-    from podium.diarize import weights
+    from podium import weights
     from podium.diarize.embedding import CamPlusPlus
 
     return CamPlusPlus.from_state_dict(weights.locate(weights.CAMPLUS))
@@ -142,10 +142,10 @@ def _real_settings():
 @pytest.mark.slow
 @skip_without_shared()
 def test_real_voices_two_readers_split_one_reader_does_not(campplus) -> None:
-    from podium.diarize.scoring import read_audio_16k
+    from podium.media import load_audio
 
-    reader = np.concatenate([read_audio_16k(DATA / f"ljspeech_LJ001-000{i}.wav") for i in (1, 2, 3, 4)])
-    other = np.concatenate([read_audio_16k(DATA / f"ieee_S_0{n}.wav") for n in ("1_04", "2_01", "3_07")])
+    reader = np.concatenate([load_audio(DATA / f"ljspeech_LJ001-000{i}.wav").samples for i in (1, 2, 3, 4)])
+    other = np.concatenate([load_audio(DATA / f"ieee_S_0{n}.wav").samples for n in ("1_04", "2_01", "3_07")])
 
     frames, embed = _frames_and_embed(campplus, reader)
     activity, moves = split_mixed_speakers(one_speaker(frames.shape[-1]), embed, _real_settings())
@@ -167,9 +167,9 @@ def test_real_voices_two_readers_split_one_reader_does_not(campplus) -> None:
 def test_frame_set_embeddings_match_campplus_pooling(campplus, length: int) -> None:
     import torch
 
-    from podium.diarize.scoring import read_audio_16k
+    from podium.media import load_audio
 
-    reader = np.concatenate([read_audio_16k(DATA / f"ljspeech_LJ001-000{i}.wav") for i in range(1, 9)])
+    reader = np.concatenate([load_audio(DATA / f"ljspeech_LJ001-000{i}.wav").samples for i in range(1, 9)])
     frames, embed = _frames_and_embed(campplus, reader)
     first = 40
     assert frames.shape[-1] >= first + length

@@ -13,7 +13,7 @@ from conftest import SHARED_DATA, every_shared_file, skip_without_shared
 from podium.diarize.clustering import ClusteringSettings, SpeakerClustering
 from podium.diarize.enroll import match_enrollments
 from podium.diarize.pipeline import DiarizeOptions, Diarizer, split_settings
-from podium.diarize.scoring import as_annotation
+from podium.evaluate.metrics import as_annotation
 from podium.evaluate.simulate import Conversation, ConversationPlan, load_voices, press_briefing, stitch
 
 DATA = SHARED_DATA

@@ -10,7 +10,7 @@ import pytest
 from scipy.signal import correlate
 
 from conftest import SHARED_DATA, every_shared_file, skip_without_shared
-from podium.diarize.scoring import load_rttm
+from podium.evaluate.readers import read_reference
 from podium.evaluate.simulate import (
     SAMPLE_RATE,
     Conversation,
@@ -193,8 +193,7 @@ def test_rttm_round_trip(conversation, tmp_path):
     path = tmp_path / "sim.rttm"
     path.write_text(to_rttm(conversation.turns, "sim"))
     assert path.read_text().splitlines()[0].split()[:3] == ["SPEAKER", "sim", "1"]
-    tracks = load_rttm(path).itertracks(yield_label=True)
-    back = sorted((segment.start, segment.end, label) for segment, _, label in tracks)
+    back = sorted((turn.start, turn.end, turn.speaker) for turn in read_reference(path, "rttm").turns)
     assert len(back) == len(conversation.turns)
     for (start, end, label), turn in zip(back, conversation.turns, strict=True):
         assert label == turn.speaker

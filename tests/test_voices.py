@@ -238,18 +238,18 @@ def real_voices():
     from podium.diarize.embedding import FRAME_SECONDS as CAMPLUS_FRAME_SECONDS
     from podium.diarize.embedding import file_frames
     from podium.diarize.pipeline import DiarizeOptions, Diarizer
-    from podium.diarize.scoring import read_audio_16k
+    from podium.media import load_audio
 
     assert CAMPLUS_FRAME_SECONDS == FRAME_SECONDS
     diarizer = Diarizer(DiarizeOptions(device="cpu"))
     model = diarizer.pipeline._embedding.model_
     cuts = []
     for name, seconds in MODERATOR_CUTS:
-        clip = read_audio_16k(DATA / name)
+        clip = load_audio(DATA / name).samples
         cuts += [clip[:round(seconds * 16000)], clip[round(seconds * 16000):]]
     pieces, truth = [], []
     for index, name in enumerate(MAIN_CLIPS):
-        pieces.append(read_audio_16k(DATA / name))
+        pieces.append(load_audio(DATA / name).samples)
         truth.append(np.zeros(pieces[-1].size, dtype=bool))
         if index < len(cuts):
             pieces.append(cuts[index])
@@ -259,7 +259,7 @@ def real_voices():
         frames = file_frames(model, torch.from_numpy(samples), 16)
     num_frames = frames.shape[-1]
     truth_frames = np.array([truth_samples[i * 320:(i + 1) * 320].mean() > 0.5 for i in range(num_frames)])
-    moderator = diarizer.embed(read_audio_16k(DATA / ENROLLMENT_CLIP))
+    moderator = diarizer.embed(load_audio(DATA / ENROLLMENT_CLIP).samples)
     return samples, truth_frames, moderator, diarizer, frames
 
 

@@ -11,6 +11,6 @@ from __future__ import annotations
 
 import os
 
-from podium.models import cache_dir
+from podium.weights import cache_dir
 
 os.environ.setdefault("MPLCONFIGDIR", str(cache_dir() / "matplotlib"))

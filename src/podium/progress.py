@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from podium.formats.clock import clock
+
+# hook(stage, seconds_of_audio_done, seconds_of_audio_total): how every stage reports its progress
+# (`StageProgress.hook` is one); calls for one stage are monotone and end at the total.
+ProgressHook = Callable[[str, float, float], None]
 
 
 class StageProgress:

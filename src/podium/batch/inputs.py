@@ -12,13 +12,13 @@ is refused before any work starts.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from podium.errors import MediaError, PodiumError
+from podium.manifest import ManifestItem, read_items
 from podium.media import probe
 
 # Taken without probing: ffmpeg reads all of these, and probing 10,000 files costs minutes.
@@ -93,28 +93,25 @@ def is_media(path: Path) -> bool:
 
 def read_manifest(manifest: Path) -> list[BatchInput]:
     """Entries of a `.jsonl` or `.txt` manifest; entries that do not exist are kept (they fail later)."""
+    if manifest.suffix.lower() == ".jsonl":
+        paths = [item.resolve(_audio(item)) for item in read_items(manifest, comments=True)]
+    else:
+        paths = [manifest.parent / Path(text).expanduser() for text in _list_lines(manifest)]
     base = manifest.parent.absolute()
-    entries = []
+    return [BatchInput(path.absolute(), _manifest_key(path.absolute(), base)) for path in paths]
+
+
+def _list_lines(manifest: Path) -> list[str]:
+    """The paths of a `.txt` list: one per line, blank lines and `#` comments skipped."""
     with open(manifest, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            entry = _jsonl_entry(manifest, number, text) if manifest.suffix.lower() == ".jsonl" else text
-            path = Path(entry).expanduser()
-            path = path if path.is_absolute() else base / path
-            entries.append(BatchInput(path, _manifest_key(path, base)))
-    return entries
+        lines = [line.strip() for line in handle]
+    return [text for text in lines if text and not text.startswith("#")]
 
 
-def _jsonl_entry(manifest: Path, number: int, text: str) -> str:
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise PodiumError(f"{manifest}:{number}: not valid JSON ({err.msg})") from None
-    value = record.get("audio", record.get("path")) if isinstance(record, dict) else None
+def _audio(item: ManifestItem) -> str:
+    value = item.fields.get("audio", item.fields.get("path"))
     if not isinstance(value, str) or not value:
-        raise PodiumError(f"{manifest}:{number}: each line needs an \"audio\" or \"path\" string")
+        raise item.error('each line needs an "audio" or "path" string')
     return value
 
 

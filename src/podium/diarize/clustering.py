@@ -14,17 +14,19 @@ moderator's 1.6 s "next question" is then given to the main speaker. Here:
    recordings, only `max_clustered` evenly spaced embeddings are clustered: memory stays bounded).
 
 `num_speakers` / `min_speakers` / `max_speakers` are honoured by every method. The functions below
-are pure over arrays; `SpeakerClustering` adapts them to pyannote's `SpeakerDiarization`.
+are pure over arrays; `SpeakerClustering` adapts them to pyannote's `SpeakerDiarization`, where the
+tunable settings are pyannote hyper-parameters (`pipeline.instantiate({"clustering": {...}})`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from pyannote.audio.pipelines.clustering import BaseClustering
 from pyannote.core import SlidingWindowFeature
+from pyannote.pipeline.parameter import Categorical, Integer, Uniform
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.linalg import eigh
 from scipy.special import softmax
@@ -200,38 +202,67 @@ CLUSTER = {"ahc": ahc, "spectral": spectral, "vbx": vbx}
 
 # --- pyannote adapter ----------------------------------------------------------------------------
 
-class SpeakerClustering(BaseClustering):
-    """Drop-in for pyannote's clustering step (`SpeakerDiarization.clustering`)."""
+# The `ClusteringSettings` fields that are pyannote hyper-parameters of `SpeakerClustering`. The others
+# are not tuned by search: the VBx model is fitted, and the two bounds only limit cost.
+HYPER_PARAMETERS = ("method", "threshold", "min_active_ratio", "min_cluster_size", "keep_distance",
+                    "vbx_fa", "vbx_fb")
 
-    def __init__(self, settings: ClusteringSettings) -> None:
+
+class SpeakerClustering(BaseClustering):
+    """Drop-in for pyannote's clustering step (`SpeakerDiarization.clustering`).
+
+    `settings` gives the initial values of its hyper-parameters (`HYPER_PARAMETERS`) and the fixed
+    fields; `instantiate` changes the former, as for any pyannote pipeline. A `keep_distance` of
+    None (merge every small cluster) may be instantiated too.
+    """
+
+    def __init__(self, settings: ClusteringSettings | None = None) -> None:
         super().__init__(metric="cosine", constrained_assignment=False)
-        self.settings = settings
+        settings = settings or ClusteringSettings()
+        self.method = Categorical(sorted(CLUSTER))
+        self.threshold = Uniform(0.0, 2.0)  # cosine distances lie in [0, 2]
+        self.min_active_ratio = Uniform(0.0, 1.0)
+        self.min_cluster_size = Integer(1, 100)
+        self.keep_distance = Uniform(0.0, 2.0)
+        self.vbx_fa = Uniform(0.01, 1.0)
+        self.vbx_fb = Uniform(0.1, 20.0)
+        self._fixed = settings
+        self.instantiate({name: getattr(settings, name) for name in HYPER_PARAMETERS})
         # Set per file by the pipeline: embeddings (same shape) whose clustering caps the number of
         # speakers found, when the embeddings clustered are a less stable mix (short pairs re-embedded).
         self.count_from: np.ndarray | None = None
 
-    def __call__(self, embeddings: np.ndarray, segmentations: SlidingWindowFeature | None = None,
-                 num_clusters: int | None = None, min_clusters: int | None = None,
-                 max_clusters: int | None = None, **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    @property
+    def settings(self) -> ClusteringSettings:
+        """The settings in use: the instantiated hyper-parameters and the fixed fields."""
+        return replace(self._fixed, **{name: getattr(self, name) for name in HYPER_PARAMETERS})
+
+    # pyannote annotates `BaseClustering.__call__` as returning one array, but its pipeline unpacks
+    # (hard clusters, soft clusters, centroids), which its own clustering classes return.
+    def __call__(self, embeddings: np.ndarray,  # type: ignore[override]
+                 segmentations: SlidingWindowFeature | None = None, num_clusters: int | None = None,
+                 min_clusters: int | None = None, max_clusters: int | None = None,
+                 **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if segmentations is None:
             raise ValueError("speaker clustering needs the binarized segmentations")
+        settings = self.settings
         chunks, speakers, dimension = embeddings.shape
         vectors = unit(np.nan_to_num(embeddings.reshape(-1, dimension)))
         valid = ~np.any(np.isnan(embeddings.reshape(-1, dimension)), axis=1)
         clean = _clean_share(segmentations).reshape(-1)
-        trained = valid & (clean >= self.settings.min_active_ratio)
+        trained = valid & (clean >= settings.min_active_ratio)
         if not trained.any():  # everyone is brief: cluster what there is
             trained = valid & (clean > 0)
         if not trained.any():
             return (np.zeros((chunks, speakers), dtype=np.int8), np.ones((chunks, speakers, 1)),
                     np.zeros((1, dimension)))
-        clustered = _evenly(np.flatnonzero(trained), self.settings.max_clustered)
+        clustered = _evenly(np.flatnonzero(trained), settings.max_clustered)
         bounds = _bounds(len(clustered), num_clusters, min_clusters, max_clusters)
-        method = CLUSTER[self.settings.method] if bounds.maximum > 1 else _one
+        method = CLUSTER[settings.method] if bounds.maximum > 1 else _one
         if self.count_from is not None and bounds.exact is None:
             reference = unit(np.nan_to_num(self.count_from.reshape(-1, dimension)))[clustered]
-            bounds = _capped(bounds, int(method(reference, self.settings, bounds).max()) + 1)
-        labels = method(vectors[clustered], self.settings, bounds)
+            bounds = _capped(bounds, int(method(reference, settings, bounds).max()) + 1)
+        labels = method(vectors[clustered], settings, bounds)
         centroids = centroids_of(vectors[clustered], labels)
         scores = (2.0 - (1.0 - vectors @ centroids.T)).reshape(chunks, speakers, -1)
         scores[~valid.reshape(chunks, speakers)] = np.nan

@@ -48,14 +48,18 @@ class CamPlusPlus(Model):
         model.campplus.load_state_dict(state, strict=True)
         # The 2-D front end is over half of CAM++'s time on a CPU; oneDNN runs its convolutions
         # about twice as fast in channels-last layout (same results to 1e-5).
-        model.campplus.head.to(memory_format=torch.channels_last)
+        # (`Module.to` takes `memory_format` at run time; torch's type stubs leave it out.)
+        model.campplus.head.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         return model.eval()
 
     @property
     def dimension(self) -> int:
         return EMBEDDING_DIM
 
-    def forward(self, waveforms: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    # pyannote's `Model.forward(waveforms, **kwargs)` accepts anything; this one takes only frame
+    # weights, as pyannote's embedding wrapper passes them, and a misspelt keyword should fail.
+    def forward(self, waveforms: torch.Tensor,  # type: ignore[override]
+                weights: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 1, T) waveforms, optional (B, T') or (B, S, T') 0/1 weights at any frame rate ->
         (B, 192) or (B, S, 192) embeddings (NaN where fewer than two weighted frames)."""
         frames = self.campplus.frames(features.normalised_fbank(waveforms[:, 0]))
@@ -68,11 +72,13 @@ class CamPlusPlus(Model):
         return embeddings[:, 0] if squeeze else embeddings
 
 
-def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int) -> torch.Tensor:
+def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int,
+                progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """(T,) waveform -> (512, N) CAM++ frame features for the whole file, N = one per 20 ms.
 
     The fbank is computed once; blocks of BLOCK_FRAMES (+ context either side, trimmed afterwards)
     are mean-normalised on their own, as a 10 s chunk would be, and run through CAM++ in batches.
+    `progress(blocks done, blocks in all)` is called after each batch.
     """
     fbank = features.fbank(waveform[None])[0]  # (F, 80)
     total = fbank.shape[0]
@@ -91,6 +97,8 @@ def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int) -> 
             keep_from = (starts[index] - w) // FRAME_STRIDE
             keep = -(-min(BLOCK_FRAMES, total - starts[index]) // FRAME_STRIDE)
             outputs.append(frames[index - first, :, keep_from:keep_from + keep])
+        if progress is not None:
+            progress(min(first + batch_size, len(starts)), len(starts))
     return torch.cat(outputs, dim=-1)[:, : CAMPPlus.num_output_frames(total)]
 
 

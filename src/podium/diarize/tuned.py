@@ -1,5 +1,9 @@
 """Clustering and segmentation hyper-parameters, tuned by `benchmarks/tune_diarize.py`.
 
+These are the defaults of the diarization pipeline's pyannote hyper-parameters
+(`podium.diarize.pipeline.hyper_parameters`; SEGMENTATION_STEP is a constructor argument instead):
+a trial sets its own with `Diarizer(...).pipeline.instantiate({...})`.
+
 Development data, all of it from ../shared/data: the 21 `diar` recordings (26 minutes: pyannote's
 sample, four AMI excerpts, 12 bank calls, a 9.5-minute conversation, three short multi-speaker
 clips) and press briefings stitched from the real voices in it (`podium.evaluate.simulate`). Values

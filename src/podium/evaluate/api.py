@@ -5,14 +5,17 @@
     metrics["wer"]["value"], metrics["der"].get("skipped")
 
 Every metric is a dict with a "value" (None when it has no denominator) and its counts, or
-{"skipped": reason} when it does not apply to the pair.
+{"skipped": reason} when it does not apply to the pair. The metrics, and how each is pooled and
+shown, are `podium.evaluate.registry.METRICS`; some are scored only when asked for by key:
+
+    score_pair(reference, hypothesis, EvaluateOptions(), uem=uem, metrics=("der", "der_short", "speakers"))
 """
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +31,12 @@ from podium.evaluate.normalize import (
 )
 from podium.evaluate.readers import FORMATS, read_names, read_reference, read_uem
 from podium.evaluate.reference import NoTurns, Reference, Utterance, reference_from_transcript, speaker_turns
+from podium.evaluate.registry import METRICS, Metric, selected
 from podium.options import option
 from podium.transcript import SpeakerTurn
 
-__all__ = ["EvaluateOptions", "PairResult", "evaluate_pair", "pool", "reference_from_manifest_item",
-           "reference_from_transcript", "score", "score_pair"]
+__all__ = ["EvaluateOptions", "PairResult", "PairScoring", "evaluate_pair", "pool",
+           "reference_from_manifest_item", "reference_from_transcript", "score", "score_pair"]
 
 Region = tuple[tuple[float, float], ...]
 
@@ -91,21 +95,90 @@ class PairResult:
                 "hyp_format": self.hyp_format, "metrics": self.metrics}
 
 
-def _attempt(compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    try:
-        return compute()
-    except (m.Skipped, NoTurns) as reason:
-        return {"skipped": str(reason)}
+class PairScoring:
+    """One pair being scored: what several metrics share (normalised tokens, the word alignment,
+    speaker turns), each worked out once, when a metric first asks for it.
 
+    A shared step that does not apply raises `metrics.Skipped` (or `NoTurns`) with its reason, and
+    raises it again for every later metric that needs it, so they are skipped for the same reason.
+    """
 
-@dataclass
-class _WordScores:
-    """Text metrics of one pair, and what the page and the pooled timing need from them."""
+    def __init__(self, ref: Reference, hyp: Reference, options: EvaluateOptions, uem: Region | None) -> None:
+        self.ref, self.hyp, self.options, self.uem = ref, hyp, options, uem
+        self._done: dict[str, tuple[Any, Exception | None]] = {}
 
-    metrics: dict[str, dict[str, Any]]
-    alignment: tuple[m.AlignedWord, ...] = ()
-    mapping: dict[str, str] = field(default_factory=dict)
-    timing_errors: list[float] = field(default_factory=list)
+    @cached_property
+    def normalizer(self) -> Normalizer:
+        return get_normalizer(self.options.normalize)
+
+    def _once(self, step: str, compute: Callable[[], Any]) -> Any:
+        if step not in self._done:
+            try:
+                self._done[step] = (compute(), None)
+            except (m.Skipped, NoTurns) as error:
+                self._done[step] = (None, error)
+        value, reason = self._done[step]
+        if reason is not None:
+            raise reason
+        return value
+
+    def outcome(self, step: str, default: Any) -> Any:
+        """What a step gave, if some metric ran it and it applied; else `default` (nothing is run)."""
+        value, reason = self._done.get(step, (default, None))
+        return default if reason is not None else value
+
+    def tokens(self) -> tuple[tuple[Token, ...], tuple[Token, ...], tuple[float | None, ...]]:
+        """Reference tokens, hypothesis tokens, and per reference token its turn's duration."""
+        return self._once("tokens", self._tokens)
+
+    def _tokens(self) -> tuple[tuple[Token, ...], tuple[Token, ...], tuple[float | None, ...]]:
+        ref_tokens, durations = tokens_with_turn_durations(self.ref, self.normalizer)
+        if not ref_tokens:
+            raise m.Skipped(f"reference ({self.ref.format}) has no text" if not self.ref.has_text
+                            else "reference has no words left after normalisation")
+        return ref_tokens, tokenize(self.hyp, self.normalizer), durations
+
+    def alignment(self) -> tuple[dict[str, Any], tuple[m.AlignedWord, ...]]:
+        """WER and the word alignment behind it."""
+        return self._once("alignment", lambda: m.align_words(*self.tokens()[:2]))
+
+    def speaker_mapping(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """WDER and the hyp -> ref speaker mapping it found."""
+        return self._once("speaker_mapping", lambda: m.wder(self.alignment()[1]))
+
+    def timing(self) -> tuple[dict[str, Any], list[float]]:
+        """Word start-time error, and every matched word's error (pooled by their median)."""
+        return self._once("timing", lambda: m.word_timing(self.alignment()[1]))
+
+    def names(self) -> tuple[str, ...]:
+        return self._once("names", lambda: read_names(self.options.names) if self.options.names else ())
+
+    def turns(self) -> tuple[tuple[SpeakerTurn, ...], tuple[SpeakerTurn, ...]]:
+        """Reference and hypothesis speaker turns."""
+        return self._once("turns", self._turns)[:2]
+
+    def _turns(self) -> tuple[tuple[SpeakerTurn, ...], tuple[SpeakerTurn, ...], str, str]:
+        ref, ref_source = speaker_turns(self.ref, "reference")
+        hyp, hyp_source = _hyp_turns(self.hyp)
+        return ref, hyp, ref_source, hyp_source
+
+    def diarization(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+        """DER and JER (pyannote.metrics), and the hyp -> ref speaker mapping DER used."""
+        return self._once("diarization", self._diarization)
+
+    def _diarization(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+        ref, hyp, ref_source, hyp_source = self._once("turns", self._turns)
+        der, jer, mapping = m.diarization_errors(ref, hyp, self.uem, self.options.collar,
+                                                 self.options.skip_overlap)
+        for metric in (der, jer):
+            metric.update(reference_turns=ref_source, hypothesis_turns=hyp_source)
+        return der, jer, mapping
+
+    def score(self, metric: Metric) -> dict[str, Any]:
+        try:
+            return metric.compute(self)
+        except (m.Skipped, NoTurns) as reason:
+            return {"skipped": str(reason)}
 
 
 def tokens_with_turn_durations(ref: Reference, normalize: Normalizer
@@ -122,66 +195,19 @@ def tokens_with_turn_durations(ref: Reference, normalize: Normalizer
     return tuple(tokens), tuple(durations)
 
 
-def _score_words(ref: Reference, hyp: Reference, options: EvaluateOptions) -> _WordScores:
-    normalize = get_normalizer(options.normalize)
-    ref_tokens, turn_durations = tokens_with_turn_durations(ref, normalize)
-    hyp_tokens = tokenize(hyp, normalize)
-    keys = ("wer", "cer", "cpwer", "wder", "wder_short", *(("names",) if options.names else ()),
-            "word_timing")
-    names = read_names(options.names) if options.names else ()
-    if not ref_tokens:
-        reason = (f"reference ({ref.format}) has no text" if not ref.has_text
-                  else "reference has no words left after normalisation")
-        return _WordScores({key: {"skipped": reason} for key in keys})
-    scores = _WordScores({})
-    scores.metrics["wer"], scores.alignment = m.align_words(ref_tokens, hyp_tokens)
-    scores.metrics["cer"] = m.character_error(ref_tokens, hyp_tokens)
-    scores.metrics["cpwer"] = _attempt(lambda: m.cpwer(ref_tokens, hyp_tokens))
-    try:
-        scores.metrics["wder"], scores.mapping = m.wder(scores.alignment)
-    except m.Skipped as reason:
-        scores.metrics["wder"] = {"skipped": str(reason)}
-    if "skipped" in scores.metrics["wder"]:
-        scores.metrics["wder_short"] = dict(scores.metrics["wder"])
-    else:
-        scores.metrics["wder_short"] = _attempt(lambda: m.short_turn_wder(
-            scores.alignment, scores.mapping, turn_durations, options.short_turn_s))
-    if names:
-        scores.metrics["names"] = m.names_recall(names, ref_tokens, hyp_tokens, normalize)
-    try:
-        scores.metrics["word_timing"], scores.timing_errors = m.word_timing(scores.alignment)
-    except m.Skipped as reason:
-        scores.metrics["word_timing"] = {"skipped": str(reason)}
-    return scores
-
-
-def _score_speakers(ref: Reference, hyp: Reference, options: EvaluateOptions,
-                    uem: Region | None) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """DER and JER with the hyp -> ref mapping pyannote found, or both skipped with the reason."""
-    try:
-        turns_ref, ref_source = speaker_turns(ref, "reference")
-        turns_hyp, hyp_source = _hyp_turns(hyp)
-        der, jer, mapping = m.diarization_errors(turns_ref, turns_hyp, uem, options.collar,
-                                                 options.skip_overlap)
-    except (m.Skipped, NoTurns) as reason:
-        return {"der": {"skipped": str(reason)}, "jer": {"skipped": str(reason)}}, {}
-    for metric in (der, jer):
-        metric.update(reference_turns=ref_source, hypothesis_turns=hyp_source)
-    return {"der": der, "jer": jer}, mapping
-
-
 def score_pair(ref: Reference, hyp: Reference, options: EvaluateOptions, *, uem: Region | None = None,
-               pair_id: str = "pair") -> PairResult:
-    """Every metric that applies to this pair, with the alignment and turns behind them."""
-    words = _score_words(ref, hyp, options)
-    speakers, der_mapping = _score_speakers(ref, hyp, options, uem)
-    order = ("wer", "cer", "cpwer", "wder", "wder_short", "der", "jer", "names", "word_timing")
-    metrics = {**words.metrics, **speakers}
-    metrics = {key: metrics[key] for key in order if key in metrics}
-    return PairResult(id=pair_id, metrics=metrics, ref_format=ref.format, hyp_format=hyp.format,
-                      ref_path=ref.source, hyp_path=hyp.source, alignment=words.alignment,
-                      speaker_mapping=words.mapping, turn_mapping=der_mapping, ref_turns=_turns_or_empty(ref),
-                      hyp_turns=_turns_or_empty(hyp), timing_errors=tuple(words.timing_errors))
+               pair_id: str = "pair", metrics: Collection[str] | None = None) -> PairResult:
+    """Every registered metric that applies to this pair (or those of `metrics`, by key, which may
+    name metrics that are not scored by default), with the alignment and turns behind them."""
+    pair = PairScoring(ref, hyp, options, uem)
+    scores = {metric.key: pair.score(metric) for metric in selected(options, metrics)}
+    return PairResult(id=pair_id, metrics=scores, ref_format=ref.format, hyp_format=hyp.format,
+                      ref_path=ref.source, hyp_path=hyp.source,
+                      alignment=pair.outcome("alignment", (None, ()))[1],
+                      speaker_mapping=pair.outcome("speaker_mapping", (None, {}))[1],
+                      turn_mapping=pair.outcome("diarization", (None, None, {}))[2],
+                      ref_turns=_turns_or_empty(ref), hyp_turns=_turns_or_empty(hyp),
+                      timing_errors=tuple(pair.outcome("timing", (None, ()))[1]))
 
 
 def _hyp_turns(hyp: Reference) -> tuple[tuple[SpeakerTurn, ...], str]:
@@ -237,43 +263,7 @@ def reference_from_manifest_item(item: dict[str, Any], root: str | Path) -> tupl
     return ref, read_uem(root / item["uem"]) if isinstance(item.get("uem"), str) else None
 
 
-# --- pooling over pairs: errors summed over the reference, not rates averaged ----------------------
-
-def _sum(parts: Sequence[dict[str, Any]], key: str) -> Any:
-    return sum(p[key] for p in parts)
-
-
-def _pooled_wer(parts: Sequence[dict[str, Any]], length_key: str) -> dict[str, Any]:
-    keys = ("substitutions", "deletions", "insertions", length_key)
-    out = {k: _sum(parts, k) for k in keys}
-    for extra in ("hits", "hypothesis_words"):
-        if all(extra in p for p in parts):
-            out[extra] = _sum(parts, extra)
-    errors = out["substitutions"] + out["deletions"] + out["insertions"]
-    return {"value": m.rate(errors, out[length_key]), **out}
-
-
-def _pooled_names(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    per_name: dict[str, dict[str, Any]] = {}
-    for part in parts:
-        for n in part["per_name"]:
-            empty = {"name": n["name"], "reference": 0, "hypothesis": 0, "found": 0}
-            slot = per_name.setdefault(n["name"], empty)
-            for key in ("reference", "hypothesis", "found"):
-                slot[key] += n[key]
-    for n in per_name.values():
-        n["status"] = m.name_status(n["reference"], n["found"])
-    found, total = _sum(parts, "found"), _sum(parts, "total")
-    return {"value": m.rate(found, total), "found": found, "total": total,
-            "per_name": list(per_name.values())}
-
-
-def _pooled_ratio(parts: Sequence[dict[str, Any]], errors: Sequence[str], total: str,
-                  keep: Sequence[str] = ()) -> dict[str, Any]:
-    out = {k: _sum(parts, k) for k in (*errors, total)}
-    out.update({k: parts[0][k] for k in keep if k in parts[0]})
-    return {"value": m.rate(sum(out[k] for k in errors), out[total]), **out}
-
+# --- pooling over pairs: each metric's rule is in the registry -------------------------------------
 
 def pool(results: Sequence[PairResult]) -> dict[str, dict[str, Any]]:
     """One overall row: each rate recomputed from the summed counts of the pairs that have it."""
@@ -284,31 +274,8 @@ def pool(results: Sequence[PairResult]) -> dict[str, dict[str, Any]]:
         if not parts:
             pooled[key] = {"skipped": "no pair could be scored for it"}
             continue
-        pooled[key] = _pool_one(key, parts, results)
+        if key not in METRICS:
+            raise ValueError(f"no pooling rule for metric {key!r}")
+        pooled[key] = METRICS[key].pool(parts, results)
         pooled[key]["pairs"] = len(parts)
     return pooled
-
-
-def _pool_one(key: str, parts: Sequence[dict[str, Any]], results: Sequence[PairResult]) -> dict[str, Any]:
-    if key == "wer":
-        return _pooled_wer(parts, "reference_words")
-    if key == "cer":
-        return _pooled_wer(parts, "reference_chars")
-    if key == "cpwer":
-        return _pooled_ratio(parts, ("errors",), "length")
-    if key == "wder":
-        return _pooled_ratio(parts, ("speaker_errors",), "scored_words")
-    if key == "wder_short":
-        return _pooled_ratio(parts, ("speaker_errors",), "scored_words", keep=("short_turn_s",)) | {
-            "reference_words": _sum(parts, "reference_words")}
-    if key == "der":
-        return _pooled_ratio(parts, ("false_alarm", "missed_detection", "confusion"), "total",
-                             keep=("collar", "skip_overlap"))
-    if key == "jer":
-        return _pooled_ratio(parts, ("speaker_error",), "speaker_count", keep=("collar", "skip_overlap"))
-    if key == "names":
-        return _pooled_names(parts)
-    if key == "word_timing":
-        errors = [e for r in results for e in r.timing_errors]
-        return {"value": statistics.median(errors), "words": len(errors)}
-    raise ValueError(f"no pooling rule for metric {key!r}")

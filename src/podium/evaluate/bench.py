@@ -8,7 +8,6 @@ configuration do not linger in the next.
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing
 import os
 import platform
@@ -30,6 +29,7 @@ from podium.evaluate.api import (
     score_pair,
 )
 from podium.evaluate.readers import read_reference
+from podium.manifest import read_items
 from podium.options import base_type
 from podium.pipeline import TranscribeOptions
 
@@ -102,21 +102,15 @@ def read_manifest(path: Path, ids: tuple[str, ...] = ()) -> list[dict[str, Any]]
     if not path.is_file():
         raise PodiumError(f"no such manifest: {path}")
     items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise PodiumError(f"{path}:{number}: expected one JSON object per line ({err.msg})") from None
-        if not isinstance(item, dict) or "audio" not in item:
-            raise PodiumError(f"{path}:{number}: expected an object with an \"audio\" path")
-        if not any(isinstance(item.get(key), str) for key in ("ref", *MANIFEST_REFERENCES)):
+    for item in read_items(path):
+        if "audio" not in item.fields:
+            raise item.error('expected an object with an "audio" path')
+        if not any(isinstance(item.fields.get(key), str) for key in ("ref", *MANIFEST_REFERENCES)):
             # Found now, not in the child after the item is transcribed.
-            raise PodiumError(f"{path}:{number}: no reference to score against: give \"transcript\" "
-                              "(the text), \"rttm\" (speaker turns) or \"ref\" (a reference file)")
-        if not ids or item.get("id") in ids:
-            items.append(item)
+            raise item.error('no reference to score against: give "transcript" (the text), "rttm" '
+                             '(speaker turns) or "ref" (a reference file)')
+        if not ids or item.fields.get("id") in ids:
+            items.append(item.fields)
     if not items:
         raise PodiumError(f"{path}: no recordings to benchmark" + (" with those --id values" if ids else ""))
     return items
@@ -142,7 +136,8 @@ def run_config(options: TranscribeOptions, items: list[dict[str, Any]], root: st
     results, audio_seconds = [], 0.0
     started = time.perf_counter()
     for item in items:
-        transcript = engine.transcribe(Path(root) / item["audio"])
+        transcript = engine.run(Path(root) / item["audio"]).transcript
+        assert transcript is not None  # run's default stages end with align
         audio_seconds += transcript.duration
         reference, uem = reference_for(item, Path(root), evaluate.ref_format)
         result = score_pair(reference, reference_from_transcript(transcript), evaluate, uem=uem,

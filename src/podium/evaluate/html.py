@@ -12,7 +12,8 @@ from typing import Any
 
 from podium.evaluate.api import EvaluateOptions, PairResult
 from podium.evaluate.metrics import AlignedWord
-from podium.evaluate.report import LABELS, NOT_SCORED, percent, settings_lines, skip_notes, table_rows
+from podium.evaluate.registry import METRICS, label, percent
+from podium.evaluate.report import settings_lines, skip_notes, table_rows
 from podium.transcript import SpeakerTurn
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f")
@@ -61,44 +62,19 @@ def _colours(result: PairResult) -> tuple[dict[str, str], dict[str, str]]:
 
 # --- metrics -----------------------------------------------------------------------------------
 
-def _detail(key: str, metric: dict[str, Any]) -> str:
-    if key in ("wer", "cer"):
-        unit = "words" if key == "wer" else "characters"
-        total = metric.get("reference_words", metric.get("reference_chars"))
-        return (f"S {metric['substitutions']} · D {metric['deletions']} · I {metric['insertions']} "
-                f"of {total} reference {unit}")
-    if key == "cpwer":
-        return f"{metric['errors']} errors in {metric['length']} words, best speaker permutation"
-    if key == "wder":
-        return f"{metric['speaker_errors']} of {metric['scored_words']} correct words on the wrong speaker"
-    if key == "der":
-        return (f"false alarm {metric['false_alarm']:.2f} s · missed {metric['missed_detection']:.2f} s · "
-                f"confusion {metric['confusion']:.2f} s of {metric['total']:.2f} s speech")
-    if key == "jer":
-        return f"mean over {metric['speaker_count']:g} reference speakers"
-    if key == "names":
-        return f"{metric['found']} of {metric['total']} mentions"
-    if key == "word_timing":
-        return f"median |start error| over {metric['words']} matched words"
-    return ""
-
-
-def _value(key: str, metric: dict[str, Any]) -> str:
-    if key == "word_timing":
-        return f"{metric['value']:.2f} s" if "value" in metric else NOT_SCORED
-    return percent(metric)
-
-
 def _cards(metrics: dict[str, dict[str, Any]]) -> str:
     """A card per scored metric, then one line per metric that could not be scored, with the reason."""
     cards, notes = [], []
     for key, metric in metrics.items():
         if "skipped" in metric:
-            notes.append(f'<span data-metric="{key}">{LABELS[key]}: {escape(metric["skipped"])}</span>')
+            notes.append(f'<span data-metric="{key}">{label(key)}: {escape(metric["skipped"])}</span>')
             continue
-        cards.append(f'<div class="card" data-metric="{key}"><span class="label">{LABELS[key]}</span>'
-                     f'<span class="value">{escape(_value(key, metric))}</span>'
-                     f'<span class="detail">{escape(_detail(key, metric))}</span></div>')
+        entry = METRICS.get(key)
+        value = entry.value(metric) if entry else percent(metric)
+        detail = entry.detail(metric) if entry else ""
+        cards.append(f'<div class="card" data-metric="{key}"><span class="label">{label(key)}</span>'
+                     f'<span class="value">{escape(value)}</span>'
+                     f'<span class="detail">{escape(detail)}</span></div>')
     skipped = f'<p class="skipped">Not scored: {"".join(notes)}</p>' if notes else ""
     return f'<div class="cards">{"".join(cards)}</div>{skipped}'
 
@@ -112,16 +88,6 @@ def _overall_table(results: Sequence[PairResult], overall: dict[str, dict[str, A
         cells = "".join(f"<td>{escape(c)}</td>" for c in row)
         body.append(f'<tr class="{"overall" if last else "pair"}">{cells}</tr>')
     return f'<table id="summary"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-
-
-def _names_table(metric: dict[str, Any]) -> str:
-    if "per_name" not in metric:
-        return ""
-    rows = "".join(f'<tr data-name="{escape(n["name"])}"><td>{escape(n["name"])}</td>'
-                   f'<td>{n["reference"]}</td><td>{n["hypothesis"]}</td><td>{escape(n["status"])}</td></tr>'
-                   for n in metric["per_name"])
-    return ("<h3>Names</h3><table class=\"names\"><thead><tr><th>Name</th><th>In reference</th>"
-            f"<th>In hypothesis</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 # --- aligned text ------------------------------------------------------------------------------
@@ -236,7 +202,13 @@ def _pair_section(result: PairResult) -> str:
     return (f'<section class="pair" id="pair-{escape(result.id)}"><h2>{escape(result.id)}</h2>'
             f'<p class="files">{files}</p>{_cards(result.metrics)}'
             f'{_timeline_svg(result, ref_colour, hyp_colour)}{_alignment_html(result, ref_colour)}'
-            f'{_names_table(result.metrics.get("names", {}))}</section>')
+            f'{_metric_sections(result)}</section>')
+
+
+def _metric_sections(result: PairResult) -> str:
+    """Blocks some metrics add below the pair's text (the names table)."""
+    return "".join(metric.html(result.metrics[key]) for key, metric in METRICS.items()
+                   if metric.html is not None and key in result.metrics)
 
 
 def render_html(results: Sequence[PairResult], overall: dict[str, dict[str, Any]],

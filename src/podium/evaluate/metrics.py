@@ -1,8 +1,10 @@
 """The metrics, each computed by a well-kept library and returned as plain JSON-able dicts.
 
 jiwer aligns words and characters (WER, CER), MeetEval finds cpWER's best speaker permutation,
-pyannote.metrics scores DER and JER, scipy's Hungarian solver maps speakers for WDER. A metric that
-cannot be had for a pair raises `Skipped` with the reason, which the report states.
+pyannote.metrics scores DER (also inside short reference turns) and JER, scipy's Hungarian solver
+maps speakers for WDER. A metric that cannot be had for a pair raises `Skipped` with the reason,
+which the report states. Which metrics a pair gets, and how each is pooled and shown, is
+`podium.evaluate.registry`.
 """
 
 from __future__ import annotations
@@ -11,16 +13,16 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jiwer
-import meeteval.wer
 import numpy as np
 from pyannote.core import Annotation, Segment, Timeline
 from scipy.optimize import linear_sum_assignment
 
-from podium.evaluate.normalize import Normalizer, Token
 from podium.transcript import SpeakerTurn
+
+if TYPE_CHECKING:
+    from podium.evaluate.normalize import Normalizer, Token
 
 NO_SPEAKER = "(no speaker)"
 # WDER is also reported over words whose reference turn (STM line, caption cue, segment) is shorter
@@ -49,6 +51,8 @@ def rate(errors: float, total: float) -> float | None:
 
 def align_words(ref: Sequence[Token], hyp: Sequence[Token]) -> tuple[dict[str, Any], tuple[AlignedWord, ...]]:
     """WER with its substitutions, deletions and insertions, and the word alignment behind it."""
+    import jiwer  # imported on use, like MeetEval and pyannote.metrics: DER alone needs none of them
+
     if not ref:
         raise Skipped("reference has no words to score")
     out = jiwer.process_words(" ".join(t.text for t in ref), " ".join(t.text for t in hyp))
@@ -79,6 +83,8 @@ def character_error(ref: Sequence[Token], hyp: Sequence[Token]) -> dict[str, Any
     ref_text = " ".join(t.text for t in ref)
     if not ref_text:
         raise Skipped("reference has no words to score")
+    import jiwer
+
     out = jiwer.process_characters(ref_text, " ".join(t.text for t in hyp))
     return {
         "value": out.cer,
@@ -107,6 +113,8 @@ def cpwer(ref: Sequence[Token], hyp: Sequence[Token]) -> dict[str, Any]:
     ref_text = _text_by_speaker(ref, "reference")
     hyp_text = _text_by_speaker(hyp, "hypothesis")
     # Tokens are already in spoken order per speaker, so MeetEval must not re-sort them.
+    import meeteval.wer
+
     result = meeteval.wer.cp_word_error_rate(ref_text, hyp_text, reference_sort=False, hypothesis_sort=False)
     return {
         "value": float(result.error_rate),
@@ -184,8 +192,9 @@ def short_turn_wder(alignment: Sequence[AlignedWord], mapping: dict[str, str],
 
 # --- diarization: DER and JER -------------------------------------------------------------------
 
-def _annotation(turns: Sequence[SpeakerTurn]) -> Annotation:
-    annotation = Annotation()
+def as_annotation(turns: Sequence[SpeakerTurn], uri: str | None = None) -> Annotation:
+    """Speaker turns as a pyannote Annotation (one track per turn), the shape pyannote.metrics scores."""
+    annotation = Annotation(uri=uri)
     for index, turn in enumerate(turns):
         annotation[Segment(turn.start, turn.end), index] = turn.speaker
     return annotation
@@ -208,7 +217,7 @@ def diarization_errors(ref: Sequence[SpeakerTurn], hyp: Sequence[SpeakerTurn],
 
     if not ref:
         raise Skipped("reference has no speaker turns")
-    reference, hypothesis = _annotation(ref), _annotation(hyp)
+    reference, hypothesis = as_annotation(ref), as_annotation(hyp)
     region = _scored_region(ref, hyp, uem)
     der_metric = DiarizationErrorRate(collar=collar, skip_overlap=skip_overlap)
     parts = der_metric(reference, hypothesis, uem=region, detailed=True)
@@ -226,6 +235,43 @@ def diarization_errors(ref: Sequence[SpeakerTurn], hyp: Sequence[SpeakerTurn],
     jer = {"value": jer_parts["jaccard error rate"], "speaker_error": jer_parts["speaker error"],
            "speaker_count": jer_parts["speaker count"], **settings}
     return der, jer, mapping
+
+
+def short_turn_der(ref: Sequence[SpeakerTurn], hyp: Sequence[SpeakerTurn],
+                   uem: Sequence[tuple[float, float]] | None, collar: float, skip_overlap: bool,
+                   short_turn_s: float = SHORT_TURN_S) -> dict[str, Any]:
+    """DER inside the reference turns shorter than `short_turn_s` (within the scored region): the
+    quick answers and interjections a diarizer tends to give to the speaker around them.
+
+    Zero seconds scored, and value None, when the reference has no such turn there.
+    """
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    region = _scored_region(ref, hyp, uem)
+    short = Timeline([Segment(t.start, t.end) for t in ref if t.end - t.start < short_turn_s])
+    if short:
+        short = short.support().crop(region, mode="intersection")
+    parts = {"false alarm": 0.0, "missed detection": 0.0, "confusion": 0.0, "total": 0.0}
+    if short:
+        parts = DiarizationErrorRate(collar=collar, skip_overlap=skip_overlap)(
+            as_annotation(ref), as_annotation(hyp), uem=short, detailed=True)
+    errors = parts["false alarm"] + parts["missed detection"] + parts["confusion"]
+    return {"value": rate(errors, parts["total"]), "false_alarm": parts["false alarm"],
+            "missed_detection": parts["missed detection"], "confusion": parts["confusion"],
+            "total": parts["total"], "collar": collar, "skip_overlap": skip_overlap,
+            "short_turn_s": short_turn_s, "scored_s": round(short.duration(), 3)}
+
+
+def speaker_count(ref: Sequence[SpeakerTurn], hyp: Sequence[SpeakerTurn],
+                  uem: Sequence[tuple[float, float]] | None) -> dict[str, Any]:
+    """How many speakers each side has inside the scored region; "value" is how far off the
+    hypothesis is (absolute difference)."""
+    region = _scored_region(ref, hyp, uem)
+    ref_count = len(as_annotation(ref).crop(region).labels())
+    hyp_count = len(as_annotation(hyp).crop(region).labels())
+    error = abs(hyp_count - ref_count)
+    return {"value": error, "reference_speakers": ref_count, "hypothesis_speakers": hyp_count,
+            "exact": int(error == 0), "within_one": int(error <= 1)}
 
 
 # --- proper nouns -------------------------------------------------------------------------------
@@ -258,7 +304,7 @@ def names_recall(names: Sequence[str], ref: Sequence[Token], hyp: Sequence[Token
         raise Skipped("reference has no words to score")
     ref_words = [_name_key(t.text) for t in ref]
     hyp_words = [_name_key(t.text) for t in hyp]
-    per_name = []
+    per_name: list[dict[str, Any]] = []
     for name in names:
         key = [_name_key(w) for w in normalize(name).split()]
         in_ref, in_hyp = _count(ref_words, key), _count(hyp_words, key)

@@ -11,9 +11,6 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from whisper_normalizer.basic import BasicTextNormalizer
-from whisper_normalizer.english import EnglishTextNormalizer
-
 from podium.evaluate.reference import Reference, RefWord, Utterance
 
 NORMALIZATIONS = ("whisper", "basic", "none")
@@ -29,9 +26,15 @@ Normalizer = Callable[[str], str]
 
 
 def get_normalizer(name: str) -> Normalizer:
+    # Imported here: scoring diarization alone needs no text normaliser (scripts/gpu_check.py runs
+    # where whisper_normalizer is not installed).
     if name == "whisper":
+        from whisper_normalizer.english import EnglishTextNormalizer
+
         return EnglishTextNormalizer()
     if name == "basic":
+        from whisper_normalizer.basic import BasicTextNormalizer
+
         return BasicTextNormalizer()
     if name == "none":
         return lambda text: text

@@ -15,7 +15,6 @@ All times are seconds; all audio is 16 kHz mono float32. Everything is determini
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,9 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import firwin, resample_poly
 
-from podium.diarize.scoring import load_rttm, read_audio_16k
+from podium.evaluate.readers import read_reference
+from podium.manifest import read_items
+from podium.media import load_audio
 from podium.transcript import SpeakerTurn
 
 SAMPLE_RATE = 16_000
@@ -124,14 +125,13 @@ def load_voices(data_dir: Path, telephone: bool = False) -> dict[str, tuple[np.n
 
     def decode(path: Path) -> np.ndarray:
         if path not in cache:
-            cache[path] = _decode_telephone(path) if telephone else read_audio_16k(path)
+            cache[path] = _decode_telephone(path) if telephone else load_audio(path).samples
         return cache[path]
 
     voices: dict[str, list[np.ndarray]] = {}
-    for line in (data_dir / "manifest.jsonl").read_text().splitlines():
-        if line.strip():
-            for person, utterance in _entry_utterances(json.loads(line), data_dir, decode):
-                voices.setdefault(person, []).append(utterance)
+    for item in read_items(data_dir / "manifest.jsonl"):
+        for person, utterance in _entry_utterances(item.fields, data_dir, decode):
+            voices.setdefault(person, []).append(utterance)
     return {person: tuple(utterances) for person, utterances in sorted(_same_people(voices).items())}
 
 
@@ -171,8 +171,7 @@ def _entry_utterances(entry: dict, data_dir: Path, decode: Decoder) -> Iterator[
     if prefix is None or entry.get("kind") != "diar":
         return
     audio = decode(data_dir / entry["audio"])
-    turns = [(seg.start, seg.end, str(label)) for seg, _, label in
-             load_rttm(data_dir / entry["rttm"]).itertracks(yield_label=True)]
+    turns = [(t.start, t.end, t.speaker) for t in read_reference(data_dir / entry["rttm"], "rttm").turns]
     for label, spans in solo_spans(turns).items():
         for start, end in spans:
             piece = audio[round(start * SAMPLE_RATE):round(end * SAMPLE_RATE)]
@@ -322,7 +321,7 @@ class _Pool:
             order = sorted(shuffled, key=lambda i: utterances[i].speech_frames < frames[2])
         for index in order:
             utterance = utterances[index]
-            if (span := _cut(utterance, *frames, self.rng)) is not None:
+            if (span := _cut(utterance, frames[0], frames[1], frames[2], self.rng)) is not None:
                 return utterance.samples[span[0] * FRAME:span[1] * FRAME]
         raise ValueError(f"{speaker} has no utterance with {low:.2f}-{high:.2f} s of speech")
 
@@ -423,7 +422,7 @@ def _main_turn(layout: _Layout, pool: _Pool, rng: np.random.Generator) -> None:
         else:
             layout.extend(main, audio)
         first = False
-        remaining -= len(audio) / SAMPLE_RATE + np.mean(layout.plan.pause)
+        remaining -= len(audio) / SAMPLE_RATE + float(np.mean(layout.plan.pause))
 
 
 def _render(layout: _Layout, offsets: dict[str, float]) -> Conversation:
