@@ -23,7 +23,7 @@ from podium.evaluate.bench import parse_config, reference_for
 from podium.formats import OutputOptions
 from podium.media import MediaOptions
 from podium.options import cli_fields, flag_of
-from podium.pipeline import TranscribeOptions
+from podium.pipeline import TranscribeOptions, diarizer_options
 from podium.speakers import SpeakerOptions
 
 STAGES = {"media": MediaOptions, "asr": AsrOptions, "diarize": DiarizeOptions, "speakers": SpeakerOptions,
@@ -102,3 +102,14 @@ def test_option_errors_are_value_errors_for_python_callers() -> None:
     with pytest.raises(ValueError):
         OutputOptions(formats=("doc",))
     assert dataclasses.is_dataclass(TranscribeOptions())
+
+
+def test_diarization_uses_whisper_gpu_unless_given_its_own() -> None:
+    same = TranscribeOptions(asr=AsrOptions(device_index=1))
+    assert diarizer_options(same).device_index == 1
+    own = TranscribeOptions(asr=AsrOptions(device_index=1), diarize=DiarizeOptions(device_index=0))
+    assert diarizer_options(own).device_index == 0
+    argv = ["transcribe", "INPUT", "--device-index", "1", "--diarize-device-index", "2"]
+    args = build_parser().parse_args(argv)
+    options = transcribe_options_from(args)
+    assert (options.asr.device_index, diarizer_options(options).device_index) == (1, 2)

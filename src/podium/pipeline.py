@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -23,6 +23,7 @@ from podium.errors import PodiumError
 from podium.formats import OutputOptions, write_outputs
 from podium.media import Audio, MediaOptions, load_audio
 from podium.options import as_dict
+from podium.progress import ProgressHook
 from podium.speakers import SpeakerOptions
 from podium.transcript import Transcript
 
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from podium.diarize import Diarizer
 
 T = TypeVar("T")
-# hook(stage, seconds_of_audio_done, seconds_of_audio_total); called as each stage makes progress.
-ProgressHook = Callable[[str, float, float], None]
 STAGES = ("decode", "transcribe", "diarize", "align", "write")
 # Below this, segmentation has nothing to work on (the diarizer refuses it): such an input is still
 # transcribed, without speakers, and the caller says so. An enrollment clip needs more: a voice print
@@ -106,7 +105,7 @@ class Podium:
             self._diarizer_loading.join()
             self._diarizer_loading = None
         if self._diarizer is None:
-            self._diarizer = _load_diarizer(self.options.diarize)
+            self._diarizer = _load_diarizer(self.options)
         return self._diarizer
 
     def _preload_diarizer(self) -> None:
@@ -118,7 +117,7 @@ class Podium:
 
         def load() -> None:
             with contextlib.suppress(Exception):
-                self._diarizer = _load_diarizer(self.options.diarize)
+                self._diarizer = _load_diarizer(self.options)
 
         self._diarizer_loading = threading.Thread(target=load, name="podium-load-diarizer", daemon=True)
         self._diarizer_loading.start()
@@ -142,14 +141,14 @@ class Podium:
         report = None if hook is None else (lambda done: hook("transcribe", done, audio.duration))
         return self.transcriber.transcribe(audio.samples, report)
 
-    def diarize(self, audio: Audio) -> DiarizationResult | None:
+    def diarize(self, audio: Audio, hook: ProgressHook | None = None) -> DiarizationResult | None:
         if not self.options.diarize.diarize or audio.duration < MIN_DIARIZE_SECONDS:
             return None  # too short: see too_short_note
         # Enrolled voices are also looked for inside other speakers (a moderator merged into the
         # main speaker gets their turns back), then name their speakers in `align`.
         enrolled = self._enrollments()
         voices = np.stack(list(enrolled.values())) if enrolled else None
-        return self.diarizer.diarize(audio.samples, voices=voices)
+        return self.diarizer.diarize(audio.samples, voices=voices, hook=hook)
 
     def align(self, audio: Audio, asr: AsrResult, diarization: DiarizationResult | None) -> Transcript:
         """Fuse words and speaker turns into the final transcript (pure, fast: `align.attribute`)."""
@@ -192,7 +191,7 @@ class Podium:
             elif stage == "transcribe":
                 job.asr = self.transcribe(_needs(job.audio, stage), hook)
             elif stage == "diarize":
-                job.diarization = self.diarize(_needs(job.audio, stage))
+                job.diarization = self.diarize(_needs(job.audio, stage), hook)
             elif stage == "align":
                 job.transcript = self.align(_needs(job.audio, stage), _needs(job.asr, stage), job.diarization)
             elif stage == "write":
@@ -240,10 +239,17 @@ def _enrollment_clip(name: str, clip: Path) -> Audio:
     return audio
 
 
-def _load_diarizer(options: DiarizeOptions) -> Diarizer:
+def diarizer_options(options: TranscribeOptions) -> DiarizeOptions:
+    """The diarization options with the GPU settled: Whisper's unless --diarize-device-index says
+    otherwise (one GPU per process is the usual batch setup)."""
+    index = options.diarize.device_index
+    return replace(options.diarize, device_index=options.asr.device_index if index is None else index)
+
+
+def _load_diarizer(options: TranscribeOptions) -> Diarizer:
     from podium.diarize import Diarizer
 
-    return Diarizer(options)
+    return Diarizer(diarizer_options(options))
 
 
 def transcribe(path: str | Path, options: TranscribeOptions | None = None) -> Transcript:

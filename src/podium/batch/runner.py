@@ -266,7 +266,6 @@ class BatchRun:
 
     def _load_models(self) -> None:
         started = time.perf_counter()
-        use_asr_gpu_for_diarization(self.options)
         self.engine.load_models()
         self.summary.models_loaded = True
         self.summary.model_seconds = time.perf_counter() - started
@@ -404,7 +403,8 @@ class BatchRun:
             if stage not in self.engine.stages:
                 continue
             self.emit({"event": "stage_start", "key": job.input.key, "stage": stage})
-            self.engine.run_stage(stage, job.work, self._hook(job) if stage == "transcribe" else None)
+            hook = self._hook(job) if stage in ("transcribe", "diarize") else None
+            self.engine.run_stage(stage, job.work, hook)
             if stage in ("transcribe", "diarize"):
                 self._free_gpu_memory()
             elif stage == "align":
@@ -485,21 +485,6 @@ class BatchRun:
                     raise _Halt from None
                 if end_on_stop and self.stop.requested.is_set():
                     return _END
-
-
-def use_asr_gpu_for_diarization(options: TranscribeOptions) -> None:
-    """Diarization on CUDA runs on the GPU that --device-index gives Whisper.
-
-    DiarizeOptions has no device index of its own, and its "cuda" means torch's current device, so
-    that is set for this process (a batch is one process per GPU).
-    """
-    index = options.asr.device_index
-    if not options.diarize.diarize or options.diarize.device == "cpu" or index == 0:
-        return
-    import torch
-
-    if torch.cuda.is_available():
-        torch.cuda.set_device(index)
 
 
 def _stat_error(path: Path, err: OSError) -> str:

@@ -33,6 +33,8 @@ class DiarizeOptions:
     max_speakers: int | None = option(None, "at most this many speakers", metavar="N")
     device: str = option("auto", "device for diarization (auto = CUDA when torch sees a GPU)",
                          flag="--diarize-device", choices=("auto", "cpu", "cuda"))
+    device_index: int | None = option(None, "which GPU diarization uses on CUDA (default: Whisper's "
+                                      "--device-index)", flag="--diarize-device-index", metavar="N")
     # Small batches on a CPU: no slower there, and a few hundred MB less at the peak.
     segmentation_batch_size: int | None = option(None, "10 s windows per segmentation forward pass "
                                                  "(default: 8 on CPU, 32 on CUDA)", metavar="N")
@@ -72,6 +74,8 @@ class DiarizeOptions:
             raise OptionError(f"--diarize-step must be in (0, 1], got {self.segmentation_step}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise OptionError(f"--diarize-device must be auto, cpu or cuda, got {self.device!r}")
+        if self.device_index is not None and self.device_index < 0:
+            raise OptionError(f"--diarize-device-index must be at least 0, got {self.device_index}")
         if self.diarize:
             self._check_hub_models()
 

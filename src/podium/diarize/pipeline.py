@@ -333,7 +333,7 @@ class Diarizer:
 
     def __init__(self, options: DiarizeOptions | None = None) -> None:
         self.options = options or DiarizeOptions()
-        self.device = _resolve_device(self.options.device)
+        self.device = _resolve_device(self.options.device, self.options.device_index or 0)
         segmentation = _load_segmentation(self.options.segmentation)
         embedding = _load_embedding(self.options.embedding)
         with warnings.catch_warnings():
@@ -501,12 +501,17 @@ def _without_overlaps(turns: tuple[SpeakerTurn, ...]) -> tuple[SpeakerTurn, ...]
     return tuple(kept)
 
 
-def _resolve_device(name: str) -> torch.device:
+def _resolve_device(name: str, index: int) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
         raise ModelError("--diarize-device cuda was asked for but torch sees no CUDA GPU")
-    return torch.device(name)
+    if index >= torch.cuda.device_count():
+        raise ModelError(f"--diarize-device-index {index}: torch sees {torch.cuda.device_count()} CUDA "
+                         "GPU(s)")
+    return torch.device("cuda", index)
 
 
 def _load_segmentation(name: str) -> Model:
