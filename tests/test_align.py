@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+from dataclasses import replace
 
 from podium.align import (
     assign_speakers,
     attribute,
     build_segments,
     is_sentence_end,
+    score_speakers,
     sentences,
     smooth_speakers,
 )
@@ -348,3 +351,163 @@ def test_attribute_repairs_a_boundary_flip_inside_a_sentence():
     turns = [SpeakerTurn(0.0, 0.6, "A"), SpeakerTurn(0.6, 0.9, "B"), SpeakerTurn(0.9, 3.0, "A")]
     result = attribute(words_only(*words), diarization(turns), SpeakerOptions())
     assert len(result.segments) == 1 and result.segments[0].speaker == "SPEAKER_1"
+
+
+# --- speaker confidence and overlap (score_speakers) ----------------------------------------------
+
+
+def scored(words: list[Word], turns: list[SpeakerTurn],
+           overlapping: list[SpeakerTurn] | None = None) -> tuple[Word, ...]:
+    """Assigned, smoothed and scored, as `attribute` does before relabelling."""
+    return score_speakers(smooth_speakers(assign_speakers(words, turns)), turns,
+                          turns if overlapping is None else overlapping)
+
+
+def turn_factor(length: float) -> float:
+    return length / (length + 0.1)
+
+
+def test_a_word_deep_inside_one_speakers_long_turn_is_near_certain():
+    [word] = scored([w(4.0, 4.3, "solo.")], [SpeakerTurn(0.0, 10.0, "A")])
+    assert word.speaker_confidence == round(turn_factor(10.0), 3) == 0.99
+    assert word.overlap is False
+
+
+def test_confidence_drops_towards_a_speaker_change():
+    turns = [SpeakerTurn(0.0, 5.0, "A"), SpeakerTurn(5.0, 10.0, "B")]
+    # One sentence each, so smoothing leaves them where assignment put them.
+    far, near, straddling = scored([w(3.0, 3.2, "far."), w(4.7, 4.9, "near."), w(4.9, 5.3, "across.")], turns)
+    assert far.speaker_confidence == round(turn_factor(5.0), 3)  # 2 s clear of B: edge 1
+    # Midpoint 0.2 s before B's turn: edge 0.5 + 0.5 * 0.2 / 0.5 = 0.7.
+    assert near.speaker_confidence == round(turn_factor(5.0) * 0.7, 3)
+    # Given to B (0.3 s of 0.4), midpoint 0.1 s after A's turn: edge 0.6.
+    assert straddling.speaker == "B" and straddling.speaker_confidence == round(turn_factor(5.0) * 0.6, 3)
+    assert far.speaker_confidence > near.speaker_confidence > straddling.speaker_confidence > 0.5
+
+
+def test_a_short_turn_gets_less_confidence_than_a_long_one():
+    turns = [SpeakerTurn(0.0, 5.0, "A"), SpeakerTurn(6.0, 6.4, "B"), SpeakerTurn(7.5, 20.0, "A")]
+    short, long = scored([w(6.1, 6.3, "brief."), w(12.0, 12.3, "long.")], turns)
+    assert (short.speaker, long.speaker) == ("B", "A")
+    # B's midpoint 6.2 is 1.2 s from A's turns (edge 1), but its turn lasts only 0.4 s.
+    assert short.speaker_confidence == round(turn_factor(0.4), 3) == 0.8
+    assert long.speaker_confidence == round(turn_factor(12.5), 3)
+
+
+def test_a_word_moved_by_smoothing_falls_below_one_half():
+    words = timeline("we will not go there today.", "AABAAA")  # 0.3 s words from 0.0
+    turns = [SpeakerTurn(0.0, 0.6, "A"), SpeakerTurn(0.6, 0.9, "B"), SpeakerTurn(0.9, 3.0, "A")]
+    result = scored(list(words), turns)
+    assert speakers_of(result) == list("AAAAAA")
+    # "not" (0.6-0.9) sits inside B's turn, 0.15 s deep: edge 0.5 - 0.15 = 0.35; its A turn is the
+    # nearest one (0.0-0.6, 0.15 s away on the left; the earlier one on a tie).
+    assert result[2].speaker_confidence == round(turn_factor(0.6) * 0.35, 3)
+    assert result[2].speaker_confidence < 0.5
+    assert all(x.speaker_confidence is not None and x.speaker_confidence >= 0.5
+               for i, x in enumerate(result) if i != 2)
+
+
+def test_edge_factor_never_goes_below_a_quarter():
+    # Deep inside another speaker's turn (more than 0.25 s): only smoothing puts a word there.
+    word = replace(w(5.0, 5.2, "deep"), speaker="A")
+    turns = [SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(1.0, 10.0, "B")]
+    [result] = score_speakers([word], turns, turns)
+    assert result.speaker_confidence == round(turn_factor(1.0) * 0.25, 3)
+
+
+def test_a_word_in_a_gap_is_scored_from_its_nearest_turn():
+    turns = [SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(3.0, 4.0, "B")]
+    near_a, middle, near_b = scored([w(1.2, 1.4, "a."), w(1.9, 2.1, "mid."), w(2.7, 2.9, "b.")], turns)
+    assert (near_a.speaker, middle.speaker, near_b.speaker) == ("A", "A", "B")
+    # In a 2 s gap every midpoint is at least 0.9 s from the other speaker: edge 1, no gap penalty.
+    assert near_a.speaker_confidence == middle.speaker_confidence == near_b.speaker_confidence
+    assert near_b.speaker_confidence == round(turn_factor(1.0), 3)
+    # In a 0.2 s gap the word is as near to B as to A: A (the earlier) keeps it, edge 0.5 + 0.1 = 0.6.
+    narrow = [SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(1.2, 3.0, "B")]
+    [between] = scored([w(1.05, 1.15, "between.")], narrow)
+    assert between.speaker == "A" and between.speaker_confidence == round(turn_factor(1.0) * 0.6, 3)
+
+
+def test_overlap_needs_two_speakers_over_a_quarter_of_the_word():
+    exclusive = [SpeakerTurn(0.0, 2.0, "A"), SpeakerTurn(2.0, 3.0, "B"), SpeakerTurn(3.0, 5.0, "A")]
+    overlapping = [SpeakerTurn(0.0, 5.0, "A"), SpeakerTurn(2.0, 3.0, "B")]
+    words = [w(1.0, 1.2, "alone"), w(2.4, 2.6, "both"), w(1.9, 2.2, "most"), w(1.7, 2.02, "brush"),
+             w(2.5, 2.5, "instant")]
+    alone, both, most, brush, instant = score_speakers(assign_speakers(words, exclusive), exclusive,
+                                                       overlapping)
+    assert [x.overlap for x in (alone, both, most, brush, instant)] == [False, True, True, False, True]
+    # "both": B's 1 s turn, midpoint 0.5 s from A's turns (edge 1), halved for the overlap.
+    assert both.speaker == "B" and both.speaker_confidence == round(turn_factor(1.0) * 0.5, 3)
+    assert both.speaker_confidence < 0.5
+
+
+def test_overlap_of_one_speakers_own_turns_is_not_overlap():
+    turns = [SpeakerTurn(0.0, 3.0, "A"), SpeakerTurn(1.0, 2.0, "A")]
+    [word] = score_speakers(assign_speakers([w(1.2, 1.5, "x")], turns), turns, turns)
+    assert word.overlap is False
+
+
+def test_no_speaker_means_no_confidence_and_unknown_speaker_means_zero():
+    turns = [SpeakerTurn(0.0, 1.0, "A")]
+    none, stranger = score_speakers([w(0.2, 0.4, "x"), w(0.5, 0.6, "y", "Z")], turns, turns)
+    assert none.speaker_confidence is None and stranger.speaker_confidence == 0.0
+    assert score_speakers([], turns, turns) == ()
+    [lonely] = score_speakers(assign_speakers([w(0.2, 0.4, "x")], []), [], [])
+    assert (lonely.speaker, lonely.speaker_confidence, lonely.overlap) == (None, None, False)
+
+
+def test_attribute_fills_confidence_on_every_word_and_keeps_it_through_relabelling():
+    transcript = words_only(w(0.0, 0.4, "Question?"), w(1.0, 1.4, "Answer."), w(1.5, 1.9, "Done."))
+    turns = [SpeakerTurn(0.0, 0.8, "raw_B"), SpeakerTurn(0.9, 2.0, "raw_A")]
+    result = attribute(transcript, diarization(turns), SpeakerOptions())
+    expected = score_speakers(smooth_speakers(assign_speakers(transcript.words, turns)), turns, turns)
+    assert [x.speaker_confidence for x in result.words] == [x.speaker_confidence for x in expected]
+    assert all(x.speaker_confidence is not None for x in result.words)
+    plain = attribute(transcript, None, SpeakerOptions())
+    assert all(x.speaker_confidence is None and not x.overlap for x in plain.words)
+
+
+def brute_force_confidence(word: Word, turns: list[SpeakerTurn], overlapping: list[SpeakerTurn]
+                           ) -> tuple[float | None, bool]:
+    """`score_speakers`' documented rule, spelled out slowly over every turn."""
+    cuts = sorted({word.start, word.end} | {x for t in overlapping for x in (t.start, t.end)
+                                             if word.start < x < word.end})
+    if word.end > word.start:
+        together = sum(b - a for a, b in itertools.pairwise(cuts)
+                       if len({t.speaker for t in overlapping if t.start <= (a + b) / 2 <= t.end}) >= 2)
+        overlap = together / (word.end - word.start) >= 0.25
+    else:
+        overlap = len({t.speaker for t in overlapping if t.start <= word.start <= t.end}) >= 2
+    if word.speaker is None:
+        return None, overlap
+    mine = [t for t in turns if t.speaker == word.speaker]
+    if not mine:
+        return 0.0, overlap
+    own = next(t for t in mine if t.speaker == brute_force_speaker(word, mine)
+               and _same_turn(t, word, mine))
+    margin = min((-(min(word.mid - t.start, t.end - word.mid)) if t.start <= word.mid <= t.end
+                  else max(t.start - word.mid, word.mid - t.end)
+                  for t in turns if t.speaker != word.speaker), default=float("inf"))
+    edge = min(1.0, max(0.25, 0.5 + 0.5 * margin / 0.5))
+    factor = own.duration / (own.duration + 0.1) if own.duration > 0 else 0.0
+    return round(factor * edge * (0.5 if overlap else 1.0), 3), overlap
+
+
+def _same_turn(turn: SpeakerTurn, word: Word, mine: list[SpeakerTurn]) -> bool:
+    """Whether `turn` is the one of `mine` that `brute_force_speaker`'s rule picks for `word`."""
+    relabelled = [replace(t, speaker=str(i)) for i, t in enumerate(mine)]
+    return mine[int(brute_force_speaker(word, relabelled))] == turn
+
+
+def test_confidence_matches_the_rule_and_stays_in_range_on_random_timelines():
+    rng = random.Random(99)
+    for _ in range(400):
+        words, turns = random_case(rng)
+        extra = [SpeakerTurn(t.start + 0.5, t.end + 1.0, rng.choice("ABCD")) for t in turns[:2]]
+        overlapping = [*turns, *extra]
+        assigned = smooth_speakers(assign_speakers(words, turns))
+        result = score_speakers(assigned, turns, overlapping)
+        assert speakers_of(result) == speakers_of(assigned)
+        for got, word in zip(result, assigned, strict=True):
+            assert (got.speaker_confidence, got.overlap) == brute_force_confidence(word, turns, overlapping)
+            assert got.speaker_confidence is None or 0.0 <= got.speaker_confidence <= 1.0

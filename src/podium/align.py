@@ -1,4 +1,5 @@
-"""Word -> speaker alignment: give each ASR word a diarization speaker, repair boundary errors, cut segments.
+"""Word -> speaker alignment: give each ASR word a diarization speaker, repair boundary errors, say how
+sure each attribution is, cut segments.
 
 `attribute` is the whole stage; the functions it is made of are public for tests and benchmarks.
 Everything here is pure: plain `Word`/`Segment`/`SpeakerTurn` values in, new values out, in input order.
@@ -8,6 +9,8 @@ Which label becomes which name is `podium.speakers`' concern.
 from __future__ import annotations
 
 import bisect
+import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -44,12 +47,14 @@ def attribute(transcript: Transcript, diarization: DiarizationResult | None,
     in order of first word, every label included, even a speaker heard only under another one (they
     have overlapping turns but no exclusive turn; their raw label once leaked into the JSON turns,
     the RTTM and the PNG beside SPEAKER_1). `enrolled` maps diarizer labels to the names of enrolled
-    voices they matched; `names` gives the rest (`speakers.name_speakers`). No diarization: the
-    transcript as it is.
+    voices they matched; `names` gives the rest (`speakers.name_speakers`). Every word also gets
+    `speaker_confidence` and `overlap` (`score_speakers`). No diarization: the transcript as it is
+    (confidence None, overlap False).
     """
     if diarization is None:
         return transcript
     words = smooth_speakers(assign_speakers(transcript.words, diarization.turns))
+    words = score_speakers(words, diarization.turns, diarization.overlapping_turns)
     words, _, mapping = speakers.relabel_by_first_appearance(
         words, (*diarization.turns, *diarization.overlapping_turns))
     by_voice = {mapping[raw]: name for raw, name in (enrolled or {}).items() if raw in mapping}
@@ -103,9 +108,14 @@ class _TurnIndex:
         return left if gap_left <= gap_right + _TIE else after
 
     def speaker_for(self, start: float, end: float) -> str:
+        return self.turns[self.turn_for(start, end)].speaker
+
+    def turn_for(self, start: float, end: float) -> int:
+        """The turn a word [start, end] belongs to: the one it overlaps most (see `assign_speakers`
+        for ties), or the one nearest its midpoint when it overlaps none."""
         candidates = self.overlapping(start, end)
         if not candidates:
-            return self.turns[self.nearest((start + end) / 2)].speaker
+            return self.nearest((start + end) / 2)
         mid = (start + end) / 2
 
         def rank(i: int) -> tuple[float, bool]:
@@ -121,7 +131,7 @@ class _TurnIndex:
             if overlap > best_overlap + _TIE or (abs(overlap - best_overlap) <= _TIE and contains
                                                  and not best_contains):
                 best, best_overlap, best_contains = i, overlap, contains
-        return self.turns[best].speaker
+        return best
 
 
 def assign_speakers(words: Sequence[Word], turns: Sequence[SpeakerTurn]) -> tuple[Word, ...]:
@@ -250,6 +260,108 @@ def smooth_speakers(words: Sequence[Word], max_flip_words: int = 3, max_flip_sec
         smoother.smooth_sentence(speakers, span)
     return tuple(w if w.speaker == s else replace(w, speaker=s)
                  for w, s in zip(words, speakers, strict=True))
+
+
+# --- confidence -----------------------------------------------------------------------------------
+
+# Short diarization turns are where the diarizer most often gives speech to the wrong speaker (a
+# stray fragment of another voice): a turn of this many seconds halves the confidence.
+_SHORT_TURN = 0.1
+# Diarization boundaries are off by a few tenths of a second, so a word this far (midpoint, seconds)
+# from every other speaker's turn is clear of any speaker change.
+_CLEAR_OF_CHANGE = 0.5
+# A word whose midpoint lies inside another speaker's turn (only smoothing puts one there) keeps at
+# least this edge factor: going against the diarization there is doubtful, not proof of an error.
+_EDGE_FLOOR = 0.25
+# Two speakers over this share of a word is an overlapped word; a shorter brush at its edge is
+# boundary noise, which the edge factor already accounts for.
+_OVERLAP_SHARE = 0.25
+# In overlapped speech the exclusive turns had to pick one speaker: a guess, so half the confidence.
+_OVERLAP_FACTOR = 0.5
+
+
+def score_speakers(words: Sequence[Word], turns: Sequence[SpeakerTurn],
+                   overlapping_turns: Sequence[SpeakerTurn]) -> tuple[Word, ...]:
+    """`words` with `speaker_confidence` and `overlap` set from the diarization they were attributed by.
+
+    `turns` are the exclusive turns the speakers came from, `overlapping_turns` the same diarization
+    with overlapped speech kept; speakers are not changed. Labels must be those of `turns` (raw or
+    relabelled alike, as long as words and turns agree).
+
+    `overlap` is True when two or more different speakers of `overlapping_turns` are active together
+    over at least a quarter (`_OVERLAP_SHARE`) of the word's duration (for a zero-length word: at its
+    time).
+
+    `speaker_confidence` is the product of three factors, rounded to 3 decimals:
+
+    - turn = L / (L + 0.1 s), where L is the duration of the word's speaker's turn the word belongs
+      to (the one of that speaker it overlaps most, else the one nearest its midpoint). A 0.1 s
+      fragment gets 0.5, a 0.5 s turn 0.83, a 2 s turn 0.95, a 10 s turn 0.99: short turns are the
+      diarizer's most common confusions.
+    - edge = clamp(0.5 + 0.5 * m / 0.5 s, 0.25, 1), where m is the signed distance in seconds from the
+      word's midpoint to the nearest turn of any other speaker: positive outside it, negative (minus
+      the depth) inside it, infinite when there is no other speaker. A word at a speaker change
+      gets 0.5, one 0.5 s or more clear of it 1; a word inside another speaker's turn gets below 0.5
+      (down to 0.25), which is what a word moved by `smooth_speakers` gets, so smoothing lowers
+      confidence without a separate rule. A word in a gap between turns is treated like any other:
+      its nearest turn gives L, its distance to the other speaker gives m.
+    - overlap: 0.5 when `overlap` is True, else 1.
+
+    A word whose speaker is None gets None; one whose speaker has no turn in `turns` gets 0.
+    The constants were chosen on the shared diarization recordings pooled (`benchmarks/confidence.py`,
+    figures in benchmarks/README.md). Confidence says nothing about a diarizer that merged two voices
+    into one speaker over long turns: such words keep high confidence.
+    """
+    by_speaker: dict[str, list[SpeakerTurn]] = {}
+    for turn in turns:
+        by_speaker.setdefault(turn.speaker, []).append(turn)
+    own = {speaker: _TurnIndex(speaker_turns) for speaker, speaker_turns in by_speaker.items()}
+    heard = _TurnIndex(overlapping_turns) if overlapping_turns else None
+    scored = []
+    for word in words:
+        overlap = heard is not None and _overlapped_share(heard, word) >= _OVERLAP_SHARE
+        confidence = None if word.speaker is None else _confidence(word, word.speaker, own, overlap)
+        scored.append(replace(word, speaker_confidence=confidence, overlap=overlap))
+    return tuple(scored)
+
+
+def _confidence(word: Word, speaker: str, own: Mapping[str, _TurnIndex], overlap: bool) -> float:
+    """`score_speakers`' turn x edge x overlap product for one word."""
+    index = own.get(speaker)
+    if index is None:
+        return 0.0
+    length = index.turns[index.turn_for(word.start, word.end)].duration
+    turn_factor = length / (length + _SHORT_TURN) if length > 0 else 0.0
+    margin = min((_signed_distance(other, word.mid) for label, other in own.items() if label != speaker),
+                 default=math.inf)
+    edge = min(1.0, max(_EDGE_FLOOR, 0.5 + 0.5 * margin / _CLEAR_OF_CHANGE))
+    return round(turn_factor * edge * (_OVERLAP_FACTOR if overlap else 1.0), 3)
+
+
+def _signed_distance(index: _TurnIndex, point: float) -> float:
+    """Seconds from `point` to the nearest of `index`'s turns; minus the depth when a turn holds it."""
+    holding = index.overlapping(point, point)
+    if holding:
+        return -max(min(point - index.turns[i].start, index.turns[i].end - point) for i in holding)
+    nearest = index.turns[index.nearest(point)]
+    return max(nearest.start - point, point - nearest.end)
+
+
+def _overlapped_share(index: _TurnIndex, word: Word) -> float:
+    """The share of the word's time during which two or more different speakers are active."""
+    found = [index.turns[i] for i in index.overlapping(word.start, word.end)]
+    if len({t.speaker for t in found}) < 2:
+        return 0.0
+    if word.end <= word.start:
+        return 1.0 if len({t.speaker for t in found if t.start <= word.start <= t.end}) >= 2 else 0.0
+    cuts = sorted({word.start, word.end}
+                  | {x for t in found for x in (t.start, t.end) if word.start < x < word.end})
+    together = 0.0
+    for left, right in itertools.pairwise(cuts):
+        middle = (left + right) / 2
+        if len({t.speaker for t in found if t.start <= middle <= t.end}) >= 2:
+            together += right - left
+    return together / (word.end - word.start)
 
 
 # --- segments -------------------------------------------------------------------------------------
