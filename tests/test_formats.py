@@ -82,7 +82,7 @@ def test_subtitles_round_trip(t: Transcript, writer: type[SrtWriter | VttWriter]
         assert [w.text.strip() for w in mine] == u.text.split()
         assert {t.speaker_name(w.speaker) for w in mine} == {u.speaker}
         assert u.start == pytest.approx(mine[0].start, abs=0.0005)
-        assert u.end >= mine[-1].end - 0.0005
+        assert u.end >= mine[-1].end - 0.0805  # or ends the 2 frames (80 ms) cues keep apart earlier
     assert next(words, None) is None
 
 

@@ -62,6 +62,7 @@ EMPTY = Transcript(segments=())
 
 SRT_TIME = r"(\d\d):(\d\d):(\d\d),(\d\d\d)"
 VTT_TIME = r"(\d\d):(\d\d):(\d\d)\.(\d\d\d)"
+VOICE = r"<v ([^<>&]*(?:&\w+;[^<>&]*)*)>(.*)</v>"
 
 
 def ms(groups: tuple[str, ...]) -> int:
@@ -92,8 +93,14 @@ def parse_vtt(text: str) -> list[tuple[int, int, str | None, str]]:
         times = re.fullmatch(f"{VTT_TIME} --> {VTT_TIME}", timing)
         assert times, timing
         payload = "\n".join(body)
-        voice = re.fullmatch(r"<v ([^<>&]*(?:&\w+;[^<>&]*)*)>(.*)</v>", payload, re.DOTALL)
-        voice_name, inner = (voice.group(1), voice.group(2)) if voice else (None, payload)
+        voice = re.fullmatch(VOICE, payload, re.DOTALL)
+        if voice is None and len(body) == 2 and any(re.match(VOICE, line) for line in body):
+            # A dialogue cue: each line in its own speaker's voice tag, or none; the first one counts.
+            tagged = [re.fullmatch(VOICE, line) for line in body]
+            voice_name = next(m.group(1) for m in tagged if m)
+            inner = "\n".join(m.group(2) if m else line for m, line in zip(tagged, body, strict=True))
+        else:
+            voice_name, inner = (voice.group(1), voice.group(2)) if voice else (None, payload)
         assert "<" not in inner and "-->" not in inner
         assert not re.search(r"&(?!amp;|lt;|gt;)", inner)
         cues.append((ms(times.groups()[:4]), ms(times.groups()[4:]),
@@ -117,8 +124,10 @@ def test_srt_parses_back_with_speaker_prefixes_and_all_words():
     assert_timeline(cues)
     assert len(cues) > 3
     texts = [" ".join(lines) for _, _, lines in cues]
-    assert all(x.startswith(("Ann Lee: ", "Bob <Jr> & Co: ")) for x in texts)
-    spoken = " ".join(x.split(": ", 1)[1] for x in texts)
+    # The name prefixes the first cue of each turn (Ann, Bob, Ann) and no other.
+    assert texts[0].startswith("Ann Lee: ")
+    assert [x.split(": ", 1)[0] for x in texts if ": " in x] == ["Ann Lee", "Bob <Jr> & Co", "Ann Lee"]
+    spoken = " ".join(x.split(": ", 1)[-1] for x in texts)
     assert spoken.split() == [w.text.strip() for w in t.words]
 
 
@@ -128,7 +137,8 @@ def test_cues_respect_length_duration_and_never_mix_speakers():
     words = list(t.words)
     for cue in cues:
         assert (cue.end_ms - cue.start_ms) / 1000 <= CUE_MAX_SECONDS
-        assert len(f"{cue.speaker}: {cue.text}") <= CUE_MAX_CHARS
+        assert sum(len(line) for line in cue.lines) <= CUE_MAX_CHARS and not cue.dialogue
+        assert cue.lines[0].startswith(f"{cue.speaker}: ") == cue.turns[0].named
         # Cues cover the words in order: each cue's words, taken off the front, share its speaker.
         mine, words = words[:len(cue.text.split())], words[len(cue.text.split()):]
         assert " ".join(w.text.strip() for w in mine) == cue.text

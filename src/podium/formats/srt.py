@@ -1,5 +1,6 @@
-"""SubRip (.srt): `SrtWriter` numbers the cues and prefixes each with its speaker's name; `read_srt`
-takes a "Name:" prefix back as the speaker."""
+"""SubRip (.srt): `SrtWriter` numbers the cues `podium.formats.cues` builds and names the speaker
+("Name: ") on the first cue of each turn (`--srt-speakers prefix`) or nowhere (`none`); `read_srt`
+takes a "Name:" prefix back as the speaker, and an unnamed cue as the previous cue's speaker's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from podium.evaluate.reference import Reference
 from podium.formats.base import Writer
 from podium.formats.clock import timestamp
-from podium.formats.cues import build_cues, cue_display_text, read_cues, wrap_two_lines
+from podium.formats.cues import build_cues, read_cues
 from podium.transcript import Transcript
 
 
@@ -17,10 +18,9 @@ class SrtWriter(Writer):
 
     def render(self, transcript: Transcript) -> str:
         blocks = []
-        for number, cue in enumerate(build_cues(transcript), start=1):
-            text = cue_display_text(cue.text, cue.speaker)
+        for number, cue in enumerate(build_cues(transcript, self.options), start=1):
             times = f"{timestamp(cue.start_ms, ',')} --> {timestamp(cue.end_ms, ',')}"
-            blocks.append("\n".join([str(number), times, *wrap_two_lines(text)]) + "\n")
+            blocks.append("\n".join([str(number), times, *cue.lines]) + "\n")
         return "\n".join(blocks)
 
 
