@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA, shared_missing
-from podium.diarize.enroll import DEFAULT_THRESHOLD, match_enrollments
 from podium.diarize.pipeline import DiarizeOptions, Diarizer
 from podium.media import load_audio
+from podium.speakers import DEFAULT_THRESHOLD, match_enrollments
 
 ASR = SHARED_DATA / "asr"
 GAP = np.zeros(8000, dtype=np.float32)  # 0.5 s of silence between clips

@@ -11,10 +11,10 @@ from pyannote.core import Annotation
 
 from conftest import SHARED_DATA, every_shared_file, skip_without_shared
 from podium.diarize.clustering import ClusteringSettings, SpeakerClustering
-from podium.diarize.enroll import match_enrollments
 from podium.diarize.pipeline import DiarizeOptions, Diarizer, split_settings
 from podium.evaluate.metrics import as_annotation
 from podium.evaluate.simulate import Conversation, ConversationPlan, load_voices, press_briefing, stitch
+from podium.speakers import match_enrollments
 
 DATA = SHARED_DATA
 pytestmark = [pytest.mark.slow,

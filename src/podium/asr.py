@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from podium.errors import ModelError, OptionError
+from podium.media import SAMPLE_RATE
 from podium.options import option
 from podium.transcript import Segment, Word
 from podium.weights import offline_hint, resolve_whisper
 
-SAMPLE_RATE = 16000
 ProgressCallback = Callable[[float], None]  # seconds of audio done
 
 

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-import ffmpeg
 import numpy as np
 
 from podium.errors import MediaError, PodiumWarning
 from podium.options import option
 
+# Every stage works on 16 kHz mono (Whisper, pyannote and CAM++ all expect it); this is the one place
+# that says so. ffmpeg-python is imported where it is used, not here, so that podium.diarize can read
+# this constant on machines without it (the GPU check, scripts/gpu_check.py).
 SAMPLE_RATE = 16000
 _BYTES_PER_SAMPLE = 4  # float32
 _READ_CHUNK = 1 << 20  # bytes asked of the pipe per read; the kernel hands back at most a pipe's worth
@@ -81,6 +83,8 @@ def probe(path: str | Path) -> MediaInfo:
     """What ffprobe sees in `path`; raises MediaError if it is missing or not media at all."""
     path = _existing_file(path)
     _require_tool("ffprobe")
+    import ffmpeg  # here: see SAMPLE_RATE
+
     try:
         data = ffmpeg.probe(_ffmpeg_url(path), v="error")
     except ffmpeg.Error as exc:
@@ -222,6 +226,8 @@ def _choose_stream(info: MediaInfo, wanted: int | None) -> AudioStreamInfo:
 def _decode(path: Path, stream_index: int,
             expected_seconds: float | None) -> tuple[np.ndarray, list[str], int]:
     """Run ffmpeg and read its stdout into a float32 buffer; return samples, stderr tail, exit code."""
+    import ffmpeg  # here: see SAMPLE_RATE
+
     args = (ffmpeg.input(_ffmpeg_url(path))
             .output("pipe:", map=f"0:a:{stream_index}", format="f32le", ac=1, ar=SAMPLE_RATE)
             .global_args("-nostdin", "-hide_banner", "-nostats", "-loglevel", "error")

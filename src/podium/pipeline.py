@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from podium import align
+from podium import align, speakers
 from podium.asr import AsrOptions, AsrResult, Transcriber
 from podium.diarize import DiarizationResult, DiarizeOptions
 from podium.errors import PodiumError
@@ -176,9 +176,7 @@ class Podium:
         enrolled = self._enrollments()
         if not enrolled:
             return {}
-        from podium.diarize.enroll import match_enrollments
-
-        return match_enrollments(diarization.centroids, enrolled)
+        return speakers.match_enrollments(diarization.centroids, enrolled)
 
     # --- the whole job ----------------------------------------------------------------------
 

@@ -1,4 +1,10 @@
-"""Speaker labels and names: stable `SPEAKER_n` labels, then names from a map, enrollment or a list."""
+"""Speaker labels and names: stable `SPEAKER_n` labels, then names from a map, enrollment or a list.
+
+Naming by voice: each enrolled name goes to the diarized speaker whose centroid is most similar,
+provided the cosine similarity reaches the threshold; a speaker takes at most one name and a name at
+most one speaker (an optimal one-to-one assignment maximising total similarity over the pairs above
+threshold).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from podium.errors import OptionError
 from podium.options import option
@@ -137,3 +145,39 @@ def name_speakers(labels_in_order: Sequence[str], options: SpeakerOptions,
             name = label
         speakers.append(Speaker(label=label, name=name))
     return tuple(speakers)
+
+
+# --- naming by voice (--enroll) --------------------------------------------------------------------
+
+# Calibrated with `benchmarks/diarize.py --enrollment-scores`: it sits in the gap between same-speaker
+# and different-speaker scores of CAM++ embeddings (figures in benchmarks/README.md, "Enrollment").
+DEFAULT_THRESHOLD = 0.5
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    denominator = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.dot(a, b) / denominator) if denominator > 0 else 0.0
+
+
+def match_enrollments(centroids: dict[str, np.ndarray], enrolled: dict[str, np.ndarray],
+                      threshold: float = DEFAULT_THRESHOLD) -> dict[str, str]:
+    """{speaker label: enrolled name} for the pairs that match; unmatched speakers are left out."""
+    labels, names = list(centroids), list(enrolled)
+    if not labels or not names:
+        return {}
+    scores = np.array([[cosine_similarity(centroids[label], enrolled[name]) for name in names]
+                       for label in labels])
+    return {labels[r]: names[c] for r, c in one_to_one(scores, threshold)}
+
+
+def one_to_one(scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """(row, column) pairs, each row and column at most once, maximising the total score over the
+    pairs at or above `threshold`; pairs below it are never chosen."""
+    from scipy.optimize import linear_sum_assignment  # here: scipy is slow to import, and rarely needed
+
+    if scores.size == 0:
+        return []
+    eligible = scores >= threshold
+    costs = np.where(eligible, scores, -float(scores.size) - 1.0)  # loses to any valid pair
+    rows, cols = linear_sum_assignment(costs, maximize=True)
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if eligible[r, c]]

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 from podium.diarize.options import DiarizationResult, DiarizeOptions
 
 if TYPE_CHECKING:
-    from podium.diarize.enroll import match_enrollments
     from podium.diarize.pipeline import Diarizer
 
-__all__ = ["DiarizationResult", "DiarizeOptions", "Diarizer", "match_enrollments"]
+__all__ = ["DiarizationResult", "DiarizeOptions", "Diarizer"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,8 +20,4 @@ def __getattr__(name: str) -> Any:
         from podium.diarize.pipeline import Diarizer
 
         return Diarizer
-    if name == "match_enrollments":
-        from podium.diarize.enroll import match_enrollments
-
-        return match_enrollments
     raise AttributeError(f"module 'podium.diarize' has no attribute {name!r}")

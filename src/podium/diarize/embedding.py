@@ -23,22 +23,23 @@ from pyannote.audio import Model
 
 from podium.diarize import features
 from podium.diarize.campplus import EMBEDDING_DIM, CAMPPlus, masked_statistics
+from podium.media import SAMPLE_RATE
 
 # Shared-frame blocks, in fbank frames (10 ms). Even numbers keep block starts on the stride-2 grid.
 # Half a second of context either side costs 10% extra CAM++ work instead of 20% at one second, for
-# +0.3 points of pooled DER on the shared files (41.1% vs 40.8%) and 38x -> 42x realtime on 10 minutes.
+# a little DER (benchmarks/README.md, "How the diarization defaults were chosen").
 BLOCK_FRAMES = 1000
 CONTEXT_FRAMES = 50
 # Fbank frames per CAM++ output frame (the TDNN's time stride), and the seconds between output frames.
 FRAME_STRIDE = 2
-FRAME_SECONDS = FRAME_STRIDE * features.HOP / features.SAMPLE_RATE
+FRAME_SECONDS = FRAME_STRIDE * features.HOP / SAMPLE_RATE
 
 
 class CamPlusPlus(Model):
     """CAM++ (192-d, 16 kHz) taking raw waveforms and optional frame weights, like pyannote's WeSpeaker."""
 
     def __init__(self) -> None:
-        super().__init__(sample_rate=features.SAMPLE_RATE, num_channels=1)
+        super().__init__(sample_rate=SAMPLE_RATE, num_channels=1)
         self.campplus = CAMPPlus()
 
     @classmethod
@@ -111,7 +112,7 @@ def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.
     fewer than two active frames (pyannote's clustering skips them).
     """
     num_chunks, _, num_speakers = masks.shape
-    chunk_samples = round(chunk_duration * features.SAMPLE_RATE)
+    chunk_samples = round(chunk_duration * SAMPLE_RATE)
     chunk_frames = CAMPPlus.num_output_frames(features.num_frames(chunk_samples))
     offsets = np.rint(np.asarray(chunk_starts) / FRAME_SECONDS).astype(np.int64)
     # Chunks past the end of the file (pyannote zero-pads the last one) read zero frames, masked out.
@@ -214,8 +215,8 @@ def embed_via_runs(index_sets: list[np.ndarray], embed: Callable[[list[np.ndarra
     breaks = np.flatnonzero(np.diff(frames) > 1) + 1
     pieces = [piece for run in np.split(frames, breaks)
               for piece in np.array_split(run, -(-len(run) // max_piece_frames))]
-    # Not padded to shared lengths for batching (reading each piece cyclically up to a multiple of
-    # 0.5 s embedded twice as fast per frame, but moved pooled DER on the bank calls 18.2% -> 18.5%).
+    # Not padded to shared lengths for batching: reading each piece cyclically up to a multiple of
+    # 0.5 s embedded twice as fast per frame, but cost DER on the bank calls (benchmarks/README.md).
     vectors = embed(pieces)
     owner = np.repeat(np.arange(len(pieces)), [len(piece) for piece in pieces])  # piece of frames[i]
     weights = np.zeros((len(index_sets), len(pieces)))

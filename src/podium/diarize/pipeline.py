@@ -55,10 +55,11 @@ from podium.diarize.embedding import (
     frame_set_embeddings,
     short_solo_frame_sets,
 )
-from podium.diarize.options import OFFLINE, OFFLINE_HINT, SAMPLE_RATE, DiarizationResult, DiarizeOptions
+from podium.diarize.options import OFFLINE, OFFLINE_HINT, DiarizationResult, DiarizeOptions
 from podium.diarize.refine import SplitSettings, split_mixed_speakers
 from podium.diarize.voices import clip_embed, extract_enrolled_voices
 from podium.errors import MediaError, ModelError, PodiumError
+from podium.media import SAMPLE_RATE
 from podium.transcript import SpeakerTurn
 
 if TYPE_CHECKING:

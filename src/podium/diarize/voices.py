@@ -1,13 +1,13 @@
 """Find enrolled voices inside diarized speakers, pulling their speech out of merged clusters.
 
-Enrollment (`podium.diarize.enroll`) only names a cluster whose centroid sounds like the enrolled
+Enrollment (`podium.speakers.match_enrollments`) only names a cluster whose centroid sounds like the enrolled
 person. A moderator who says "Next question, please." a few times is often merged into the main
 speaker's cluster: no centroid sounds like the moderator, so the name is never used. This pass looks
 for each enrolled voice inside the speakers' solo speech, in short windows, and moves the speech that
 sounds like the enrolled person (and clearly less like its own speaker) to a speaker of its own.
 
 1. A voice whose speaker already exists (that speaker's solo speech sounds like it, cosine at least
-   `match_similarity`; one speaker per voice, as `enroll.match_enrollments`) keeps that speaker and
+   `match_similarity`; one speaker per voice, as `speakers.match_enrollments`) keeps that speaker and
    none of its frames move; its turns hidden in OTHER speakers still join it (steps 2-4).
 2. Every speaker's solo speech is cut into contiguous runs (gaps of at most `max_gap_frames`) and
    windows of `window_frames` slide over each run (runs of `min_window_frames` up to one window are
@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from podium.diarize.enroll import DEFAULT_THRESHOLD, one_to_one
+from podium.speakers import DEFAULT_THRESHOLD, one_to_one
 
 if TYPE_CHECKING:
     from podium.diarize.embedding import CamPlusPlus

@@ -25,10 +25,9 @@ from scipy.signal import firwin, resample_poly
 
 from podium.evaluate.readers import read_reference
 from podium.manifest import read_items
-from podium.media import load_audio
+from podium.media import SAMPLE_RATE, load_audio
 from podium.transcript import SpeakerTurn
 
-SAMPLE_RATE = 16_000
 FRAME = 160  # 10 ms frames for the energy analysis; every cut falls on this grid
 SOLO_TRIM = 0.05  # seconds trimmed off both ends of each solo piece cut out of a conversation
 SOLO_MIN = 0.4  # solo pieces shorter than this (after trimming) are dropped
