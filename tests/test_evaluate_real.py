@@ -3,6 +3,8 @@ themselves, and the `podium bench` path (in-memory Transcript against a manifest
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from conftest import SHARED_DATA
@@ -80,7 +82,7 @@ def test_bench_path_scores_an_in_memory_transcript_against_a_manifest_text() -> 
                        speakers=(Speaker("SPEAKER_00", "Reader"),))
     assert score(ref, reference_from_transcript(exact))["wer"]["value"] == 0
     # drop one word: exactly one deletion over the reference's normalised words
-    dropped = exact.with_segments((Segment(0.0, 1.0, " ".join(spoken[1:]), words[1:], "SPEAKER_00"),))
+    dropped = replace(exact, segments=(Segment(0.0, 1.0, " ".join(spoken[1:]), words[1:], "SPEAKER_00"),))
     wer = score(ref, reference_from_transcript(dropped))["wer"]
     assert (wer["deletions"], wer["substitutions"], wer["insertions"]) == (1, 0, 0)
     assert wer["value"] == pytest.approx(1 / wer["reference_words"])

@@ -27,7 +27,6 @@ from torch import nn
 
 EMBEDDING_DIM = 192
 FEATURE_DIM = 80
-FRAME_CHANNELS = 512
 # CAM layers pool their context over segments of this many frames (3D-Speaker's default).
 CAM_SEGMENT_FRAMES = 100
 
