@@ -23,6 +23,8 @@ from podium.manifest import read_items
 from podium.media import load_audio
 from podium.transcript import Segment, Word
 
+pytestmark = pytest.mark.slow  # loads a real model or runs the whole command
+
 normalize = EnglishTextNormalizer()
 
 

@@ -15,6 +15,7 @@ from podium.evaluate.bench import parse_config
 from podium.pipeline import TranscribeOptions
 
 
+@pytest.mark.slow
 def test_bench_two_shared_recordings(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = subprocess.run(
@@ -58,6 +59,7 @@ def test_manifest_items_are_read_by_their_fields_not_their_kind(tmp_path: Path) 
         reference_from_manifest_item({"audio": "a.wav", "kind": "asr"}, tmp_path)
 
 
+@pytest.mark.slow
 def test_bench_on_the_manifest_its_help_describes(tmp_path: Path) -> None:
     """Issue 11: audio plus transcript, without "kind": "asr", crashed with KeyError: 'rttm'."""
     clip = Path(__file__).resolve().parents[1] / "examples" / "enroll" / "secretary-general.wav"

@@ -13,6 +13,8 @@ import pytest
 from conftest import REPO
 from podium.cli import build_parser
 
+pytestmark = pytest.mark.slow  # loads a real model or runs the whole command
+
 EXAMPLE = REPO / "examples" / "briefing.mp4"
 
 

@@ -110,6 +110,7 @@ def test_subcommand_plugs_into_the_podium_parser(tmp_path: Path) -> None:
         parser.parse_args(["evaluate", "--normalize", "fancy"])
 
 
+@pytest.mark.slow
 def test_module_runs_as_a_program(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "podium.cli.evaluate", *interview_args()],
                           capture_output=True, text=True, timeout=120, check=False)

@@ -14,6 +14,8 @@ from conftest import REPO
 from podium.pipeline import Podium, TranscribeOptions
 from podium.speakers import SpeakerOptions
 
+pytestmark = pytest.mark.slow  # loads a real model or runs the whole command
+
 EXAMPLES = REPO / "examples"
 NAMES = "Moderator,Secretary-General,Journalist"
 HOTWORDS = "Rutte Rubio Witkoff Bucharest NATO"

@@ -61,6 +61,7 @@ def test_a_corrupt_or_partial_cache_is_rebuilt(cache: Path, damage: str) -> None
     assert (cache / "tokenizer.json").is_file()
 
 
+@pytest.mark.slow
 def test_joined_base_model_transcribes(cache: Path, shared_data: Path) -> None:
     from podium.media import load_audio
 

@@ -24,7 +24,8 @@ from podium.evaluate.simulate import (
 )
 
 DATA = SHARED_DATA
-pytestmark = skip_without_shared(*every_shared_file("asr"), *every_shared_file("diar"))  # voices from all
+# Slow: the voices are cut from every shared recording (so each test needs all of them).
+pytestmark = [pytest.mark.slow, skip_without_shared(*every_shared_file("asr"), *every_shared_file("diar"))]
 EPS = 1e-9
 PLAN = ConversationPlan(main="gecko:Roger", others=("hvb:agent_9", "asr:ljspeech:LJ", "gecko:Virgil"),
                         seed=7, target_duration=70.0, cut_in_probability=0.5)
