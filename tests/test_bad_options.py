@@ -53,7 +53,7 @@ OPTIONS = [
     ("--num-speakers not a number",    (*TRANSCRIBE, "--num-speakers", "two"),                2, "invalid int value"),
     ("--beam-size 0",                  (*TRANSCRIBE, "--beam-size", "0"),                     2, "--beam-size must be at least 1"),
     ("--language in words",            (*TRANSCRIBE, "--language", "english"),                2, "not a language code"),
-    ("--format docx",                  (*TRANSCRIBE, "--format", "txt,docx"),                 2, "unknown output format"),
+    ("--format doc",                   (*TRANSCRIBE, "--format", "txt,doc"),                  2, "unknown output format"),
     ("batch: speaker map missing",     (*BATCH, "--speaker-map", "{tmp}/none.json"),          2, "speaker map not found"),
     ("batch: --num-speakers 256",      (*BATCH, "--num-speakers", "256"),                     2, "between 1 and 127"),
     ("batch: --enroll clip not audio", (*BATCH, "--enroll", "Jane={tmp}/notes.wav"),          2, "is not a media file"),

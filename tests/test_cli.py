@@ -81,8 +81,8 @@ def test_silence_gives_an_empty_transcript_and_says_so(tmp_media: Path, tmp_path
 
 
 def test_bad_options_are_refused_before_any_work(tmp_path: Path) -> None:
-    result = podium("transcribe", EXAMPLE, "--format", "txt,docx", "--output-dir", tmp_path)
-    assert result.returncode == 2 and "docx" in result.stderr and "Traceback" not in result.stderr
+    result = podium("transcribe", EXAMPLE, "--format", "txt,doc", "--output-dir", tmp_path)
+    assert result.returncode == 2 and "doc" in result.stderr and "Traceback" not in result.stderr
     result = podium("transcribe", EXAMPLE, "--model", str(tmp_path / "nope"), "--output-dir", tmp_path)
     assert result.returncode == 2 and "model directory not found" in result.stderr
     assert not any(tmp_path.iterdir())

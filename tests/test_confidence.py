@@ -96,7 +96,7 @@ def test_marked_txt_round_trips_with_the_right_speakers():
 
 
 def test_marked_file_is_detected_and_read_by_evaluate(tmp_path: Path):
-    [path] = write_outputs(MIXED, tmp_path, "news", ["txt"], OutputOptions(mark_uncertain=True))
+    path, _provenance = write_outputs(MIXED, tmp_path, "news", ["txt"], OutputOptions(mark_uncertain=True))
     assert "[?]" in path.read_text()
     reference = read_reference(path)
     assert reference.format == "podium-txt"

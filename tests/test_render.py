@@ -322,8 +322,8 @@ def test_a_failing_writer_leaves_no_file_at_all(tmp_path, monkeypatch):
 
 
 def test_unknown_format_is_a_one_line_error(tmp_path):
-    with pytest.raises(PodiumError, match="unknown output format 'docx'"):
-        write_outputs(transcript(), tmp_path, "news", ["txt", "docx"])
+    with pytest.raises(PodiumError, match="unknown output format 'doc'"):
+        write_outputs(transcript(), tmp_path, "news", ["txt", "doc"])
     assert list(tmp_path.iterdir()) == []
 
 

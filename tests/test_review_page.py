@@ -65,7 +65,8 @@ def tone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def write_page(transcript: Transcript, folder: Path, embed: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    [page] = write_outputs(transcript, folder, "briefing", ["html"], OutputOptions(html_embed_audio=embed))
+    page, _provenance = write_outputs(transcript, folder, "briefing", ["html"],
+                                      OutputOptions(html_embed_audio=embed))
     return page
 
 

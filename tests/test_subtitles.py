@@ -6,6 +6,7 @@ over-long words, speaker names). No models."""
 from __future__ import annotations
 
 import html
+import json
 import random
 import re
 from collections import Counter
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.formats import OutputOptions
+from podium.formats import OutputOptions, subtitle_note, write_outputs
 from podium.formats.cues import build_cues, qa_line, qa_summary
 from podium.formats.srt import SrtWriter, read_srt
 from podium.formats.vtt import VttWriter, read_vtt
@@ -498,3 +499,32 @@ def test_qa_summary_is_small_and_json_able() -> None:
         assert set(entry) == {"count", "reason", "examples"} and len(entry["examples"]) <= 3
     assert qa_summary(Transcript(segments=())) == {**summary, "cues": 0, "issues": {}}
     assert qa_line(qa_summary(Transcript(segments=()))) == "subtitles: 0 cues, every rule met"
+
+
+# --- the QA summary reaches the JSON, stderr and the batch ledger ----------------------------------
+
+
+def test_json_written_with_subtitles_carries_their_qa_summary(tmp_path: Path) -> None:
+    t = monologue(random.Random(7), 40.0)
+    paths = {p.suffix: p for p in write_outputs(t, tmp_path, "news", ["json", "srt"])}
+    written = json.loads(paths[".json"].read_text(encoding="utf-8"))
+    assert written["subtitles"] == qa_summary(t, OutputOptions())
+    assert written["subtitles"]["cues"] == len(srt_cues(paths[".srt"].read_text(encoding="utf-8")))
+    assert Transcript.from_json(paths[".json"].read_text(encoding="utf-8")) == t  # still reads back
+    alone = write_outputs(t, tmp_path / "alone", "news", ["json"])
+    assert "subtitles" not in json.loads(alone[0].read_text(encoding="utf-8"))
+
+
+def test_subtitle_note_is_the_qa_line_when_subtitles_are_written() -> None:
+    t = monologue(random.Random(8), 20.0)
+    assert subtitle_note(t, OutputOptions(formats=("txt", "vtt"))) == qa_line(qa_summary(t, OutputOptions()))
+    assert subtitle_note(t, OutputOptions(formats=("txt", "json"))) is None
+
+
+def test_layout_options_count_for_batch_resume_only_when_changed() -> None:
+    from podium.batch.runner import options_hash
+    from podium.pipeline import TranscribeOptions
+
+    default = options_hash(TranscribeOptions())
+    assert options_hash(TranscribeOptions(output=OutputOptions(output_dir="elsewhere"))) == default
+    assert options_hash(TranscribeOptions(output=OutputOptions(max_cps=20.0))) != default

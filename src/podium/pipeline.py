@@ -12,11 +12,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from podium import align, speakers
+from podium import align, provenance, speakers
 from podium.asr import AsrOptions, AsrResult, Transcriber
 from podium.diarize import DiarizationResult, DiarizeOptions
 from podium.errors import PodiumError
@@ -72,6 +72,9 @@ class Job:
 
     source: str | Path | Audio
     stem: str = ""  # the output files' name, without extension
+    # The source file's sha256 when the caller already has it (batch hashes every input for its
+    # ledger), so the align stage does not read the file a second time for the provenance.
+    source_sha256: str | None = None
     audio: Audio | None = None
     asr: AsrResult | None = None
     diarization: DiarizationResult | None = None
@@ -181,7 +184,10 @@ class Podium:
     # --- the whole job ----------------------------------------------------------------------
 
     def run_stage(self, stage: str, job: Job, hook: ProgressHook | None = None) -> None:
-        """Run one of `STAGES` on `job`, timed; `hook` hears when it is done."""
+        """Run one of `STAGES` on `job`, timed; `hook` hears when it is done. The align stage also
+        records the transcript's provenance (`provenance_of`)."""
+        if stage == "align":
+            self._hash_source(job)
         started = time.perf_counter()
         try:
             if stage == "decode":
@@ -191,7 +197,8 @@ class Podium:
             elif stage == "diarize":
                 job.diarization = self.diarize(_needs(job.audio, stage), hook)
             elif stage == "align":
-                job.transcript = self.align(_needs(job.audio, stage), _needs(job.asr, stage), job.diarization)
+                transcript = self.align(_needs(job.audio, stage), _needs(job.asr, stage), job.diarization)
+                job.transcript = replace(transcript, provenance=self.provenance_of(job))
             elif stage == "write":
                 job.outputs = self.write(_needs(job.transcript, stage), job.stem)
             else:
@@ -200,6 +207,28 @@ class Podium:
             job.seconds[stage] = job.seconds.get(stage, 0.0) + time.perf_counter() - started
         if hook is not None and job.audio is not None:
             hook(stage, job.audio.duration, job.audio.duration)
+
+    def provenance_of(self, job: Job) -> dict[str, Any]:
+        """Where `job`'s transcript comes from: its media, these options, the models and libraries
+        used, now, and the stage times so far (`podium.provenance`)."""
+        models = [provenance.whisper_model(self.options.asr.model)]
+        diarized = job.diarization is not None
+        if diarized:
+            models += provenance.diarization_models(self.options.diarize.segmentation,
+                                                    self.options.diarize.embedding)
+        return provenance.build(_source_record(job), self.options.to_dict(), models,
+                                provenance.library_versions(diarized), job.seconds)
+
+    def _hash_source(self, job: Job) -> None:
+        """The source file's sha256 for the provenance, timed as the "hash" step (as batch times its
+        own): once per job, and not at all when the caller knew it."""
+        if job.source_sha256 is not None or isinstance(job.source, Audio):
+            return
+        started = time.perf_counter()
+        try:
+            job.source_sha256 = provenance.describe_source(job.source).sha256
+        finally:
+            job.seconds["hash"] = job.seconds.get("hash", 0.0) + time.perf_counter() - started
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -222,6 +251,14 @@ def _needs(value: T | None, stage: str) -> T:
     if value is None:
         raise ValueError(f"the {stage} stage needs the stages before it to have run on this job")
     return value
+
+
+def _source_record(job: Job) -> provenance.SourceRecord:
+    """The provenance's description of the media: the file (its digest from `_hash_source`), or for
+    decoded audio handed in directly, only the name it carries."""
+    if isinstance(job.source, Audio):
+        return provenance.SourceRecord(job.source.source)
+    return provenance.describe_source(job.source, job.source_sha256)
 
 
 def _enrollment_clip(name: str, clip: Path) -> Audio:

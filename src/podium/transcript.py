@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # 2: words carry speaker_confidence and overlap, transcripts their provenance. Version 1 files
@@ -93,6 +93,9 @@ class Transcript:
     speakers: tuple[Speaker, ...] = ()
     turns: tuple[SpeakerTurn, ...] = ()
     options: dict[str, Any] = field(default_factory=dict, compare=False)
+    # Where it came from: media digest, models, versions, date (`podium.provenance`). Not compared:
+    # two runs that produce the same transcript are equal whenever and wherever they ran.
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def text(self) -> str:
@@ -110,9 +113,6 @@ class Transcript:
             if speaker.label == label:
                 return speaker.name
         return label
-
-    def with_segments(self, segments: tuple[Segment, ...]) -> Transcript:
-        return replace(self, segments=segments)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -147,6 +147,7 @@ class Transcript:
             speakers=tuple(Speaker(**s) for s in data.get("speakers", ())),
             turns=tuple(SpeakerTurn(**t) for t in data.get("turns", ())),
             options=data.get("options", {}),
+            provenance=data.get("provenance", {}),
         )
 
     @classmethod

@@ -59,6 +59,7 @@ class FileRecord:
     audio_seconds: float | None = None
     error: str | None = None
     reason: str | None = None  # why it was skipped
+    subtitles: str | None = None  # the subtitle QA line (`formats.subtitle_note`), when SRT/VTT were written
     run: str | None = None
     started: str | None = None
     finished: str | None = None

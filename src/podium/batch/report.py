@@ -116,6 +116,9 @@ class BatchReporter:
             self._bytes_done += record.get("size") or 0
         if status == FAILED:
             self.note(f"error: {record['path']}: {record.get('error')}")
+        # Only subtitles that had to break a rule: a line per file would bury the errors in big runs.
+        if status == DONE and record.get("subtitles") and not record["subtitles"].endswith("every rule met"):
+            self.note(f"{record['path']}: {record['subtitles']}")
 
     def _refresh(self) -> None:
         if self._progress is None or self._task is None:

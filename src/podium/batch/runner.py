@@ -20,6 +20,7 @@ exit the process (the ledger is closed first, so nothing more is written to it).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import sys
@@ -36,6 +37,7 @@ from podium.batch.inputs import BatchInput
 from podium.batch.ledger import DONE, FAILED, SKIPPED, FileRecord, Ledger, LedgerState, fingerprint, now
 from podium.errors import MediaError, PodiumError, RunError
 from podium.files import Stopped, describe_file_type, sha256_file
+from podium.formats import subtitle_note
 from podium.options import option
 from podium.pipeline import STAGES, Job, Podium, TranscribeOptions, too_short_note
 
@@ -49,8 +51,13 @@ _SIGNAL_GRACE = 0.3  # seconds a failed decode waits to see whether a stop signa
 
 
 def options_hash(options: TranscribeOptions) -> str:
-    """What decides whether earlier outputs are still valid: every transcript-shaping option, plus formats."""
-    return fingerprint({"options": options.to_dict(), "formats": sorted(set(options.output.formats))})
+    """What decides whether earlier outputs are still valid: every transcript-shaping option, the
+    formats, and the layout options (subtitle limits, ...) that differ from their defaults (so a ledger
+    written before those options existed stays valid)."""
+    layout = {f.name: getattr(options.output, f.name) for f in dataclasses.fields(options.output)
+              if f.name not in ("output_dir", "formats") and getattr(options.output, f.name) != f.default}
+    state: dict[str, Any] = {"options": options.to_dict(), "formats": sorted(set(options.output.formats))}
+    return fingerprint({**state, "layout": layout} if layout else state)
 
 
 @dataclass(frozen=True)
@@ -323,6 +330,7 @@ class BatchRun:
                 job.started = now()
                 if job.sha256 is None and not self._hash(job):
                     continue
+                job.work.source_sha256 = job.sha256  # the provenance records it: no second read
                 if self._skip_if_settled(job):
                     continue
                 if clash := self._outputs_of_another_file(job):
@@ -391,6 +399,7 @@ class BatchRun:
             audio_seconds = transcript.duration
             outputs = [p.relative_to(self.output_dir).as_posix() for p in job.work.outputs]
             self._finish(job.record(DONE, options_hash=self.options_hash, outputs=outputs,
+                                    subtitles=subtitle_note(transcript, self.options.output),
                                     audio_seconds=round(audio_seconds, 3),
                                     reason=too_short_note(audio_seconds, self.options)
                                     or (None if transcript.segments else "no speech found")))

@@ -17,6 +17,7 @@ from podium.cli.common import (
 )
 from podium.errors import MediaError, PodiumError
 from podium.files import check_writable_dir
+from podium.formats import subtitle_note
 from podium.pipeline import Podium, too_short_note
 from podium.progress import StageProgress
 
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         transcript = job.transcript
         assert transcript is not None  # set by the align stage
         if message := too_short_note(transcript.duration, options):
+            note(f"{path}: {message}")
+        if message := subtitle_note(transcript, options.output):
             note(f"{path}: {message}")
         if not transcript.segments:
             note(f"{path}: no speech found; the transcript is empty")

@@ -10,12 +10,14 @@ decodes files, detects their format and dispatches to them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from podium.errors import OptionError, PodiumError
 from podium.files import atomic_write_set
 from podium.formats.base import Writer
+from podium.formats.cues import qa_line, qa_summary
+from podium.formats.docx import DocxWriter
 from podium.formats.html import HtmlWriter
 from podium.formats.json_format import JsonWriter
 from podium.formats.png import PngWriter
@@ -25,12 +27,13 @@ from podium.formats.tsv import TsvWriter
 from podium.formats.txt import TxtWriter
 from podium.formats.vtt import VttWriter
 from podium.options import option
+from podium.provenance import SIDECAR_SUFFIX, sidecar
 from podium.transcript import Transcript
 
 WRITERS: dict[str, type[Writer]] = {
     "txt": TxtWriter, "srt": SrtWriter, "vtt": VttWriter, "json": JsonWriter, "tsv": TsvWriter,
     "rttm": RttmWriter, "png": PngWriter,
-    "html": HtmlWriter,
+    "html": HtmlWriter, "docx": DocxWriter,
 }
 
 
@@ -68,11 +71,30 @@ class OutputOptions:
 def write_outputs(transcript: Transcript, output_dir: str | Path, stem: str, formats: Sequence[str],
                   options: OutputOptions | None = None) -> list[Path]:
     """Render every format first, then write them as one set: all are replaced, or none (RunError).
-    `options` lay the files out (subtitle limits, ...); its own output_dir and formats are not used."""
+    `options` lay the files out (subtitle limits, ...); its own output_dir and formats are not used.
+
+    Provenance travels with the transcript: in the JSON when json is one of the formats, otherwise in
+    `<stem>.provenance.json`, written in the same set: the transcript's provenance and the digest of
+    each file written with it, so an archive that keeps only the txt or the docx can still tell which
+    media, models and options it came from. It comes last in the returned paths."""
     unknown = [f for f in formats if f not in WRITERS]
     if unknown:
         raise PodiumError(f"unknown output format {unknown[0]!r} (choose from {', '.join(WRITERS)})")
     output_dir = Path(output_dir)
-    writers = [WRITERS[f](options, output_dir) for f in dict.fromkeys(formats)]
-    return atomic_write_set([(output_dir / f"{stem}.{writer.extension}", writer.render(transcript))
-                             for writer in writers])
+    # The writers see the formats actually written (the JSON says how the SRT it came with fared).
+    options = replace(options or OutputOptions(), formats=tuple(dict.fromkeys(formats)))
+    writers = [WRITERS[f](options, output_dir) for f in options.formats]
+    contents: list[tuple[Path, str | bytes]] = [
+        (output_dir / f"{stem}.{writer.extension}", writer.render(transcript)) for writer in writers]
+    if "json" not in formats:
+        record = sidecar(transcript.provenance, [(path.name, content) for path, content in contents])
+        contents.append((output_dir / f"{stem}.{SIDECAR_SUFFIX}", record))
+    return atomic_write_set(contents)
+
+
+def subtitle_note(transcript: Transcript, options: OutputOptions) -> str | None:
+    """The one-line subtitle QA summary for stderr ("subtitles: 120 cues, every rule met"), when SRT
+    or WebVTT is among the formats."""
+    if not {"srt", "vtt"} & set(options.formats):
+        return None
+    return qa_line(qa_summary(transcript, options))

@@ -11,14 +11,21 @@ from typing import Any
 
 from podium.evaluate.reference import Reference, reference_from_transcript
 from podium.formats.base import Writer, fail
+from podium.formats.cues import qa_summary
 from podium.transcript import Transcript
 
 
 class JsonWriter(Writer):
+    """The transcript, plus the subtitle QA summary (`cues.qa_summary`) when SRT or WebVTT is written
+    with it: which subtitle rules some cue had to break, and why."""
+
     extension = "json"
 
     def render(self, transcript: Transcript) -> str:
-        return transcript.to_json() + "\n"
+        if not {"srt", "vtt"} & set(self.options.formats):
+            return transcript.to_json() + "\n"
+        data = {**transcript.to_dict(), "subtitles": qa_summary(transcript, self.options)}
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 class _NotFinite(ValueError):
