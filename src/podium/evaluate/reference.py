@@ -76,11 +76,13 @@ def speaker_turns(ref: Reference, side: str = "reference") -> tuple[tuple[Speake
     if ref.turns:
         return ref.turns, "turns"
     spoken = [u for u in ref.utterances if u.text.strip()]
-    if spoken and all(u.speaker is not None and u.start is not None and u.end is not None for u in spoken):
-        turns = tuple(SpeakerTurn(u.start, u.end, u.speaker) for u in spoken  # type: ignore[arg-type]
-                      if u.end > u.start)  # type: ignore[operator]
+    timed = [(u.start, u.end, u.speaker) for u in spoken
+             if u.speaker is not None and u.start is not None and u.end is not None]
+    if spoken and len(timed) == len(spoken):
+        turns = tuple(SpeakerTurn(start, end, speaker) for start, end, speaker in timed if end > start)
         return turns, "utterances"
-    words = [w for w in ref.words if w.speaker is not None and w.start is not None and w.end is not None]
+    words = [(w.start, w.end, w.speaker) for w in ref.words
+             if w.speaker is not None and w.start is not None and w.end is not None]
     if words:
         return _turns_from_words(words), "words"
     what = f"{side} ({ref.format})"
@@ -91,10 +93,10 @@ def speaker_turns(ref: Reference, side: str = "reference") -> tuple[tuple[Speake
     raise NoTurns(f"{what} has speaker labels but no start and end times")
 
 
-def _turns_from_words(words: list[RefWord]) -> tuple[SpeakerTurn, ...]:
+def _turns_from_words(words: list[tuple[float, float, str]]) -> tuple[SpeakerTurn, ...]:
+    """Timed words (start, end, speaker) joined into turns."""
     turns: list[SpeakerTurn] = []
-    for w in sorted(words, key=lambda w: w.start):  # type: ignore[arg-type,return-value]
-        start, end, speaker = float(w.start), float(w.end), str(w.speaker)  # type: ignore[arg-type]
+    for start, end, speaker in sorted(words, key=lambda word: word[0]):
         last = turns[-1] if turns else None
         if last and last.speaker == speaker and start - last.end <= WORD_TURN_MERGE_GAP_S:
             turns[-1] = SpeakerTurn(last.start, max(last.end, end), speaker)

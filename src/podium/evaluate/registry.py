@@ -98,8 +98,8 @@ def table_columns(present: Collection[str]) -> list[tuple[str, Column]]:
 
 
 def bench_metrics() -> list[Metric]:
-    shown = [metric for metric in METRICS.values() if metric.bench_order is not None]
-    return sorted(shown, key=lambda metric: metric.bench_order)  # type: ignore[arg-type,return-value]
+    shown = [(metric.bench_order, metric) for metric in METRICS.values() if metric.bench_order is not None]
+    return [metric for _, metric in sorted(shown, key=lambda pair: pair[0])]
 
 
 def bench_cell(metric: Metric, scores: Scores) -> str:
