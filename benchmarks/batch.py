@@ -6,12 +6,16 @@ recording and examples/briefing.mp4 (that one stays a video), then times, each a
 - batch:  `podium batch CLIPS --output-dir ...`        (models loaded once, stages overlapped)
 - single: `podium transcribe CLIP1 ... CLIPN`           (models loaded once, one file after another)
 - loop:   `for f in CLIPS; do podium transcribe $f; done` (what people write first)
+- ray1:   `podium batch CLIPS --ray` (a local Ray cluster started by the run) with 1 Whisper actor
+- ray2:   the same with 2 Whisper actors of half a CPU reservation each (on a 2-core machine one CPU
+          must stay free for the decode tasks)
 
 and reads the batch ledger for the overlap: the sum of per-stage seconds against the pipeline's wall time
 (above 1 means stages ran at the same time).
 
     .venv/bin/python benchmarks/batch.py                       # tiny.en, diarization on
     .venv/bin/python benchmarks/batch.py --no-diarize --clips 10 --modes batch,loop
+    .venv/bin/python benchmarks/batch.py --no-diarize --clips 10 --modes batch,ray1,ray2
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 PODIUM = [sys.executable, "-m", "podium.cli"]
 MODES = ("batch", "single", "loop")
+EXTRA_MODES = ("ray1", "ray2")  # need ray (pip install 'podium[ray]'); not run unless asked for
+RAY_FLAGS = {"ray1": ["--ray", "local", "--ray-asr-actors", "1", "--ray-diarize-actors", "1"],
+             "ray2": ["--ray", "local", "--ray-asr-actors", "2", "--ray-diarize-actors", "1",
+                      "--ray-cpus-per-actor", "0.5"]}
 
 
 def sources() -> list[Path]:
@@ -68,6 +76,9 @@ def timed(command: list[str]) -> float:
 
 
 def run_mode(mode: str, clips: list[Path], out: Path, flags: list[str]) -> float:
+    if mode in RAY_FLAGS:
+        return timed([*PODIUM, "batch", str(clips[0].parent), "--output-dir", str(out), "--quiet", *flags,
+                      *RAY_FLAGS[mode]])
     if mode == "batch":
         return timed([*PODIUM, "batch", str(clips[0].parent), "--output-dir", str(out), "--quiet", *flags])
     if mode == "single":
@@ -89,7 +100,8 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--diarize", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="comma-separated: " + ", ".join(MODES + EXTRA_MODES))
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
@@ -107,12 +119,12 @@ def main() -> None:
             wall = run_mode(mode, clips, Path(tmp) / f"out-{mode}", flags)
             figures[mode] = {"wall_seconds": wall, "x_realtime": audio / wall}
             print(f"| {mode} | {wall:.1f} | {audio / wall:.1f} |", flush=True)
-        if "batch" in modes:
-            overlap = batch_overlap(Path(tmp) / "out-batch")
-            figures["batch_overlap"] = overlap
+        for mode in (m for m in modes if m == "batch" or m in RAY_FLAGS):
+            overlap = batch_overlap(Path(tmp) / f"out-{mode}")
+            figures[f"{mode}_overlap"] = overlap
             stages = ", ".join(f"{k} {v:.1f}" for k, v in overlap["stages"].items())
             ratio = overlap["busy"] / overlap["pipeline"]
-            print(f"\nbatch stages (s): {stages}\nsum of stage time {overlap['busy']:.1f} s over "
+            print(f"\n{mode} stages (s): {stages}\nsum of stage time {overlap['busy']:.1f} s over "
                   f"{overlap['pipeline']:.1f} s of pipeline wall time = {ratio:.2f} (1.00 = no overlap; "
                   f"the batch process took {overlap['wall']:.1f} s inside, models and planning included)")
     if args.json:

@@ -18,10 +18,15 @@ T = TypeVar("T")
 
 
 def option(default: Any, help: str, *, flag: str | None = None, metavar: str | None = None,
-           choices: tuple[str, ...] | None = None, repeat: bool = False, cli: bool = True) -> Any:
-    """A dataclass field that is also a CLI flag (`--field-name` unless `flag` says otherwise)."""
+           choices: tuple[str, ...] | None = None, repeat: bool = False, cli: bool = True,
+           optional_value: str | None = None) -> Any:
+    """A dataclass field that is also a CLI flag (`--field-name` unless `flag` says otherwise).
+
+    `optional_value`: the flag may be given alone, and then means this value (`--ray` alone is
+    `--ray local`), for options that are off by default, on with a default, or on with a value.
+    """
     meta = {"help": help, "flag": flag, "metavar": metavar, "choices": choices, "repeat": repeat,
-            "cli": cli}
+            "cli": cli, "optional_value": optional_value}
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple for sequence defaults so options stay immutable")
     return dataclasses.field(default=default, metadata=meta)
@@ -68,6 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls
                                   "metavar": metavar}
         if meta["choices"]:
             kwargs["choices"] = meta["choices"]
+        if meta.get("optional_value") is not None:
+            kwargs.update(nargs="?", const=meta["optional_value"])
         if kind is tuple and meta["repeat"]:
             kwargs["action"] = "append"
         elif kind is tuple:

@@ -44,6 +44,7 @@ class BatchReporter:
         self._pending_bytes = 0
         self._bytes_done = 0
         self._activity = ""
+        self._actors: tuple[int, int] | None = None  # (alive, total) with --ray
 
     def __enter__(self) -> BatchReporter:
         if self.log_path is not None:
@@ -104,6 +105,8 @@ class BatchReporter:
             self.note("abandoning the files in progress; a re-run does them again")
         elif kind == "file":
             self._count_file(event)
+        elif kind == "actors":
+            self._actors = (int(event["alive"]), int(event["total"]))
         elif kind == "run_end":
             self._activity = ""
 
@@ -128,6 +131,8 @@ class BatchReporter:
 
     def _stats(self) -> str:
         parts = [f"{self._audio_done / 3600:.2f} h audio"]
+        if self._actors is not None:
+            parts.append(f"{self._actors[0]}/{self._actors[1]} actors")
         if self._work_started is not None and self._audio_done > 0:
             working = time.perf_counter() - self._work_started
             parts.append(f"{self._audio_done / max(working, 1e-9):.1f}x realtime")

@@ -16,6 +16,11 @@ Stopping: `StopSignal.request()` (from SIGINT/SIGTERM) stops the decoder taking 
 decoded files that have not reached Whisper; files already in Whisper or later finish and are recorded.
 A second request abandons them: `execute` returns at once with `abandoned` set, and the caller should
 exit the process (the ledger is closed first, so nothing more is written to it).
+
+The pipeline is pluggable: `BatchRun` plans, skips, keeps the ledger and the summary, and runs the
+stages with the threads above; `podium.batch.ray.RayBatchRun` replaces only `_load_models` and
+`_pipeline` to run the same stages on a Ray cluster, so the two share one ledger format and a run
+started with one resumes with the other.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from typing import Any
 from podium import __version__
 from podium.batch.inputs import BatchInput
 from podium.batch.ledger import DONE, FAILED, SKIPPED, FileRecord, Ledger, LedgerState, fingerprint, now
-from podium.errors import MediaError, PodiumError, RunError
+from podium.errors import MediaError, OptionError, PodiumError, RunError
 from podium.files import Stopped, describe_file_type, sha256_file
 from podium.formats import subtitle_note
 from podium.options import option
@@ -71,6 +76,31 @@ class BatchOptions:
                                    "shared with other jobs; a little slower; does nothing on CPU")
     log_file: str | None = option(None, "append every event (run start, each stage, each file, the "
                                   "summary) as a JSON line to FILE, for unattended runs", metavar="FILE")
+    # The cluster settings change where the stages run, never what they produce: they are not part of
+    # the options hash, so a run started with --ray resumes without it and the reverse.
+    ray: str | None = option(None, "schedule the work on a Ray cluster (pip install podium[ray]): ADDRESS "
+                             "as ray.init takes it (auto: the cluster this machine belongs to, "
+                             "ray://HOST:10001, HOST:6379); alone, a local cluster started for this run (put "
+                             "it after the inputs, or it takes the first as ADDRESS). --output-dir and "
+                             "the inputs must be on a filesystem every node sees",
+                             metavar="ADDRESS", optional_value="local")
+    ray_asr_actors: int = option(1, "with --ray: Whisper actors (each loads the model once)", metavar="N")
+    ray_diarize_actors: int = option(1, "with --ray: diarization actors (each loads the diarizer once; "
+                                     "they also align and write)", metavar="N")
+    ray_gpus_per_actor: float = option(1.0, "with --ray on a cluster with GPUs: the GPU share of each "
+                                       "actor (0.5: two models on one GPU)", metavar="FRACTION")
+    ray_cpus_per_actor: float = option(1.0, "with --ray on a cluster without GPUs: the CPUs each actor "
+                                       "reserves", metavar="N")
+    ray_max_decoded: int | None = option(None, "with --ray: decoded files alive at once in the object "
+                                         "store, decoding included (default: 2 per actor)", metavar="N")
+
+    def __post_init__(self) -> None:
+        if self.ray_asr_actors < 1 or self.ray_diarize_actors < 1:
+            raise OptionError("--ray-asr-actors and --ray-diarize-actors must be at least 1")
+        if not 0 < self.ray_gpus_per_actor <= 1 or self.ray_cpus_per_actor <= 0:
+            raise OptionError("--ray-gpus-per-actor must be in (0, 1] and --ray-cpus-per-actor above 0")
+        if self.ray_max_decoded is not None and self.ray_max_decoded < 1:
+            raise OptionError("--ray-max-decoded must be at least 1")
 
 
 class StopSignal:
@@ -155,7 +185,12 @@ class _Halt(Exception):
 
 
 class BatchRun:
-    """One `podium batch` run over `inputs`; `execute()` does it and returns the summary."""
+    """One `podium batch` run over `inputs`; `execute()` does it and returns the summary.
+
+    Subclasses change where the stages run by replacing `_load_models` and `_pipeline` (which must
+    record each file it takes through `_finish`, `_fail` or `_record_done`); planning, skipping, the
+    ledger and the summary stay here.
+    """
 
     def __init__(self, inputs: list[BatchInput], options: TranscribeOptions, settings: BatchOptions,
                  emit: Emit, stop: StopSignal | None = None) -> None:
@@ -394,17 +429,21 @@ class BatchRun:
                 self._drop(job)
                 self._fail_or_raise(job, err)
                 continue
-            transcript = job.work.transcript
-            assert transcript is not None  # the align stage ran
-            audio_seconds = transcript.duration
-            outputs = [p.relative_to(self.output_dir).as_posix() for p in job.work.outputs]
-            self._finish(job.record(DONE, options_hash=self.options_hash, outputs=outputs,
-                                    subtitles=subtitle_note(transcript, self.options.output),
-                                    audio_seconds=round(audio_seconds, 3),
-                                    reason=too_short_note(audio_seconds, self.options)
-                                    or (None if transcript.segments else "no speech found")))
+            self._record_done(job)
 
     # --- helpers ----------------------------------------------------------------------------
+
+    def _record_done(self, job: _Job) -> None:
+        """The ledger line of a file whose every stage ran (its outputs are written)."""
+        transcript = job.work.transcript
+        assert transcript is not None  # the align stage ran
+        audio_seconds = transcript.duration
+        outputs = [Path(p).relative_to(self.output_dir).as_posix() for p in job.work.outputs]
+        self._finish(job.record(DONE, options_hash=self.options_hash, outputs=outputs,
+                                subtitles=subtitle_note(transcript, self.options.output),
+                                audio_seconds=round(audio_seconds, 3),
+                                reason=too_short_note(audio_seconds, self.options)
+                                or (None if transcript.segments else "no speech found")))
 
     def _run_stages(self, stages: tuple[str, ...], job: _Job) -> None:
         """This thread's share of the stages these options use, each announced and timed."""
@@ -461,11 +500,8 @@ class BatchRun:
         self.emit(line)
 
     def _free_gpu_memory(self) -> None:
-        if not self.settings.free_gpu_memory:
-            return
-        torch = sys.modules.get("torch")  # only if a stage already uses it; never imported for this
-        if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
-            torch.cuda.empty_cache()
+        if self.settings.free_gpu_memory:
+            free_gpu_memory()
 
     def _acquire_slot(self) -> None:
         while not self._slots.acquire(timeout=_POLL):
@@ -494,6 +530,13 @@ class BatchRun:
                     raise _Halt from None
                 if end_on_stop and self.stop.requested.is_set():
                     return _END
+
+
+def free_gpu_memory() -> None:
+    """Hand PyTorch's cached GPU memory back (--free-gpu-memory), in whichever process ran a model."""
+    torch = sys.modules.get("torch")  # only if a stage already uses it; never imported for this
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
 
 
 def _stat_error(path: Path, err: OSError) -> str:

@@ -38,7 +38,11 @@ from the manifest's folder).
 Outputs go to DIR/<path under the input folder, without extension>.<format>, so same-named files in
 different subfolders do not clash. DIR/podium-ledger.jsonl records every input; running the same
 command again skips the inputs already done with the same content and options, and continues an
-interrupted run."""
+interrupted run.
+
+With --ray [ADDRESS] the same stages run on a Ray cluster (decoding as tasks, Whisper and the
+diarizer in actors that load their models once); this process keeps the ledger, so a run started with
+--ray resumes without it and the reverse."""
 
 EPILOG = """\
 exit codes (they describe the whole set, this run and earlier ones): 0 every input done; 2 some input
@@ -74,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     stop = StopSignal()
     with BatchReporter(len(inputs), quiet=quiet, log_file=settings.log_file) as reporter, \
             _signals_request(stop):
-        summary = BatchRun(inputs, options, settings, reporter.emit, stop).execute()
+        summary = _run_class(settings)(inputs, options, settings, reporter.emit, stop).execute()
         if summary.abandoned:  # workers are still inside Whisper or the diarizer: do not wait for them
             reporter.close()
             _exit_now(EXIT_ON_SIGNAL.get(stop.reason or "", 130))
@@ -86,6 +90,19 @@ def run(args: argparse.Namespace) -> int:
     # The state of the set, not of this run alone: an input that failed before and was skipped now is
     # still not done, and an orchestrator reading 0 would believe the job complete.
     return EXIT_FAILED_INPUTS if summary.failed else EXIT_OK
+
+
+def _run_class(settings: BatchOptions) -> type[BatchRun]:
+    """The thread pipeline, or with --ray the Ray one (imported only then: plain podium never loads ray)."""
+    if settings.ray is None:
+        return BatchRun
+    try:
+        from podium.batch.ray import RayBatchRun
+    except ModuleNotFoundError as err:
+        if err.name != "ray":
+            raise
+        raise PodiumError("--ray needs Ray: pip install 'podium[ray]'") from None
+    return RayBatchRun
 
 
 @contextlib.contextmanager
