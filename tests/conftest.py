@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from podium.manifest import read_items
 
 REPO = Path(__file__).resolve().parents[1]
 SPEECH = "asr/jfk_inaugural_1961.flac"  # 11 s, 44.1 kHz stereo: exercises downmix and resampling
@@ -36,8 +37,7 @@ def skip_without_shared(*relative: str) -> pytest.MarkDecorator:
 def every_shared_file(kind: str) -> list[str]:
     """Every file of one kind ("asr", "diar") in the complete shared set, as scripts/fetch_data lists it:
     for tests that pool or sample the whole set, which a partial fetch cannot serve."""
-    lines = (REPO / "tests" / "data" / "shared_data.jsonl").read_text(encoding="utf-8").splitlines()
-    items = [json.loads(line) for line in lines if line.strip()]
+    items = [item.fields for item in read_items(REPO / "tests" / "data" / "shared_data.jsonl")]
     return [f["path"] for item in items if item["manifest"]["kind"] == kind for f in item["files"]]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 
@@ -28,5 +29,6 @@ def run(args: argparse.Namespace) -> int:
         verified = {True: "sha256 ok", False: "FAILED", None: "-"}[row.verified]
         table.add_row(row.name, row.stage, row.source, "yes" if row.installed else "no", verified,
                       row.location, row.licence)
-    Console().print(table)
+    # Piped to a file, rich would cut the table to 80 columns and fold every path.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
     return 0
