@@ -231,9 +231,12 @@ def test_a_real_run_records_media_models_and_versions(tmp_path: Path) -> None:
     job.stem = "clip"
     engine.run_stage("write", job)
     out = tmp_path / "out"
-    assert [p.name for p in job.outputs] == ["clip.txt", "clip.json", "clip.provenance.json"]
-    sidecar = json.loads((out / "clip.provenance.json").read_text())
-    assert sidecar["source"]["sha256"] == sha256sum(clip) and sidecar["models"] == recorded["models"]
-    assert [(f["name"], f["sha256"]) for f in sidecar["files"]] == [
-        (name, sha256sum(out / name)) for name in ("clip.txt", "clip.json")]
+    assert [p.name for p in job.outputs] == ["clip.txt", "clip.json"]  # the JSON holds it: no sidecar
     assert json.loads((out / "clip.json").read_text())["provenance"] == recorded
+    alone = tmp_path / "alone"
+    written = write_outputs(job.transcript, alone, "clip", ["txt"])
+    assert [p.name for p in written] == ["clip.txt", "clip.provenance.json"]
+    sidecar = json.loads((alone / "clip.provenance.json").read_text())
+    assert sidecar["source"]["sha256"] == sha256sum(clip) and sidecar["models"] == recorded["models"]
+    digests = [(f["name"], f["sha256"]) for f in sidecar["files"]]
+    assert digests == [("clip.txt", sha256sum(alone / "clip.txt"))]
