@@ -224,6 +224,7 @@ def test_example_briefing_matches_its_ground_truth() -> None:
         assert loudest_db(end + 0.05, start - 0.05) < -50
 
 
+@pytest.mark.slow  # regenerates the example with espeak-ng and ffmpeg
 def test_make_example_is_reproducible(tmp_path: Path) -> None:
     """The committed example is exactly what scripts/make_example builds from briefing.txt."""
     result = subprocess.run([str(REPO / "scripts/make_example"), str(tmp_path)], capture_output=True,

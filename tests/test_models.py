@@ -31,6 +31,7 @@ def test_default_is_the_most_accurate_installed_model() -> None:
     assert resolve_whisper(None).name == "base"
 
 
+@pytest.mark.slow  # joins and hashes the real base weights
 def test_base_is_joined_once_into_the_cache(cache: Path) -> None:
     location = Path(resolve_whisper("base").location)
     assert location == cache
@@ -41,6 +42,7 @@ def test_base_is_joined_once_into_the_cache(cache: Path) -> None:
     assert (cache / "model.bin").stat().st_mtime_ns == mtime  # reused, not rebuilt
 
 
+@pytest.mark.slow  # joins and hashes the real base weights
 @pytest.mark.parametrize("damage", ["truncate", "flip", "remove_tokenizer"])
 def test_a_corrupt_or_partial_cache_is_rebuilt(cache: Path, damage: str) -> None:
     resolve_whisper("base")
