@@ -3,14 +3,16 @@ the speaker of a marked paragraph. Hand-made transcripts with hand-set confidenc
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from podium.evaluate.readers import read_reference
 from podium.formats import OutputOptions, write_outputs
 from podium.formats.txt import TxtWriter, read_podium_txt, uncertain_turn
-from podium.transcript import Segment, Speaker, Transcript, Word, segment_text
+from podium.transcript import Segment, Speaker, SpeakerTurn, Transcript, Word, segment_text
 
 X = Path("written")
 NAMES = (Speaker("SPEAKER_1", "Secretary-General"), Speaker("SPEAKER_2", "Ann Lee"))
@@ -109,3 +111,21 @@ def test_a_bracketed_question_mark_in_the_text_is_kept():
     assert [(u.speaker, u.text) for u in ref.utterances] == [(None, "and then he said [?]: nothing more")]
     ref = read_podium_txt(X, "[00:05] Ann Lee [?]: Is that final [?]: yes\n")
     assert [(u.speaker, u.text) for u in ref.utterances] == [("Ann Lee", "Is that final [?]: yes")]
+
+
+def test_numpy_turn_times_still_give_plain_json_values() -> None:
+    """Diarization hands back numpy floats; an overlapped word's flag once came out as numpy's bool,
+    and writing the JSON of a 10-minute meeting failed on it."""
+    from podium.align import attribute
+    from podium.diarize import DiarizationResult
+    from podium.speakers import SpeakerOptions
+
+    words = tuple(Word(start=0.2 * i, end=0.2 * i + 0.15, text=" word") for i in range(10))
+    transcript = Transcript(segments=(Segment(0.0, 2.0, "word " * 10, words),), duration=2.0)
+    a, b = np.float64(0.0), np.float64(1.0)
+    turns = (SpeakerTurn(a, b, "A"), SpeakerTurn(b, np.float64(2.0), "B"))
+    overlapping = (*turns, SpeakerTurn(np.float64(0.5), np.float64(1.5), "C"))
+    result = attribute(transcript, DiarizationResult(turns, overlapping, centroids={}), SpeakerOptions())
+    assert any(w.overlap for w in result.words)
+    assert all(type(w.overlap) is bool and type(w.speaker_confidence) is float for w in result.words)
+    json.loads(result.to_json())

@@ -319,7 +319,8 @@ def score_speakers(words: Sequence[Word], turns: Sequence[SpeakerTurn],
     heard = _TurnIndex(overlapping_turns) if overlapping_turns else None
     scored = []
     for word in words:
-        overlap = heard is not None and _overlapped_share(heard, word) >= _OVERLAP_SHARE
+        # bool(): turn times may be numpy floats, whose comparison gives numpy's bool, which JSON refuses.
+        overlap = heard is not None and bool(_overlapped_share(heard, word) >= _OVERLAP_SHARE)
         confidence = None if word.speaker is None else _confidence(word, word.speaker, own, overlap)
         scored.append(replace(word, speaker_confidence=confidence, overlap=overlap))
     return tuple(scored)
@@ -335,7 +336,7 @@ def _confidence(word: Word, speaker: str, own: Mapping[str, _TurnIndex], overlap
     margin = min((_signed_distance(other, word.mid) for label, other in own.items() if label != speaker),
                  default=math.inf)
     edge = min(1.0, max(_EDGE_FLOOR, 0.5 + 0.5 * margin / _CLEAR_OF_CHANGE))
-    return round(turn_factor * edge * (_OVERLAP_FACTOR if overlap else 1.0), 3)
+    return round(float(turn_factor * edge * (_OVERLAP_FACTOR if overlap else 1.0)), 3)
 
 
 def _signed_distance(index: _TurnIndex, point: float) -> float:

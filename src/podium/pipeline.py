@@ -84,7 +84,7 @@ class Job:
 
 
 class Podium:
-    """Loaded models plus options. Create once, call `transcribe` for each input."""
+    """Loaded models plus options. Create once, call `run` for each input (or `run_stage` per stage)."""
 
     def __init__(self, options: TranscribeOptions | None = None) -> None:
         self.options = options or TranscribeOptions()
