@@ -22,6 +22,7 @@ from podium.formats.srt import SrtWriter
 from podium.formats.txt import TxtWriter
 from podium.formats.vtt import VttWriter
 from podium.transcript import Segment, Speaker, SpeakerTurn, Transcript, Word
+from subtitle_files import VTT_TIME, ms, srt_cues
 
 ANN = ["the", "council", "voted", "today", "to", "approve", "the", "budget", "for", "schools", "and",
        "roads,", "a", "plan", "that", "took", "three", "years", "to", "draft.", "it", "passes", "&",
@@ -60,25 +61,11 @@ EMPTY = Transcript(segments=())
 
 # --- tiny parsers, strict about the parts the formats require -----------------------------------
 
-SRT_TIME = r"(\d\d):(\d\d):(\d\d),(\d\d\d)"
-VTT_TIME = r"(\d\d):(\d\d):(\d\d)\.(\d\d\d)"
 VOICE = r"<v ([^<>&]*(?:&\w+;[^<>&]*)*)>(.*)</v>"
 
 
-def ms(groups: tuple[str, ...]) -> int:
-    h, m, s, milli = map(int, groups)
-    return ((h * 60 + m) * 60 + s) * 1000 + milli
-
-
 def parse_srt(text: str) -> list[tuple[int, int, list[str]]]:
-    cues = []
-    for number, block in enumerate(b for b in text.split("\n\n") if b.strip()):
-        lines = block.strip("\n").split("\n")
-        assert lines[0] == str(number + 1)
-        times = re.fullmatch(f"{SRT_TIME} --> {SRT_TIME}", lines[1])
-        assert times, lines[1]
-        assert 1 <= len(lines[2:]) <= 2 and all(lines[2:])
-        cues.append((ms(times.groups()[:4]), ms(times.groups()[4:]), lines[2:]))
+    cues = srt_cues(text, max_lines=2)
     assert not text or text.endswith("\n")
     return cues
 

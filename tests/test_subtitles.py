@@ -20,32 +20,13 @@ from podium.formats.cues import build_cues, qa_line, qa_summary
 from podium.formats.srt import SrtWriter, read_srt
 from podium.formats.vtt import VttWriter, read_vtt
 from podium.transcript import Segment, Speaker, Transcript, Word
+from subtitle_files import VTT_TIME, ms, srt_cues
 
 MIN_MS, MAX_MS, GAP_MS = 800, 7000, 80
 
 # --- the rules, checked on the files as written ----------------------------------------------------
 
-SRT_TIME = r"(\d\d):(\d\d):(\d\d),(\d\d\d)"
-VTT_TIME = r"(\d\d):(\d\d):(\d\d)\.(\d\d\d)"
 VOICE = re.compile(r"<v ([^<>]*)>(.*?)</v>", re.DOTALL)
-
-
-def ms(groups: Sequence[str]) -> int:
-    h, m, s, milli = map(int, groups)
-    return ((h * 60 + m) * 60 + s) * 1000 + milli
-
-
-def srt_cues(text: str) -> list[tuple[int, int, list[str]]]:
-    """(start, end, lines) of every block, strictly: numbered, timed, with 1 or more text lines."""
-    cues = []
-    for number, block in enumerate(b for b in text.split("\n\n") if b.strip()):
-        lines = block.strip("\n").split("\n")
-        assert lines[0] == str(number + 1)
-        times = re.fullmatch(f"{SRT_TIME} --> {SRT_TIME}", lines[1])
-        assert times, lines[1]
-        assert lines[2:] and all(lines[2:])
-        cues.append((ms(times.groups()[:4]), ms(times.groups()[4:]), lines[2:]))
-    return cues
 
 
 def vtt_cues(text: str) -> list[tuple[int, int, list[tuple[str | None, str]]]]:
