@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from podium.errors import OptionError, PodiumError
+from podium.errors import OptionError
 from podium.files import atomic_write_set
 from podium.formats.base import Writer
 from podium.formats.cues import qa_line, qa_summary
@@ -77,11 +77,9 @@ def write_outputs(transcript: Transcript, output_dir: str | Path, stem: str, for
     `<stem>.provenance.json`, written in the same set: the transcript's provenance and the digest of
     each file written with it, so an archive that keeps only the txt or the docx can still tell which
     media, models and options it came from. It comes last in the returned paths."""
-    unknown = [f for f in formats if f not in WRITERS]
-    if unknown:
-        raise PodiumError(f"unknown output format {unknown[0]!r} (choose from {', '.join(WRITERS)})")
     output_dir = Path(output_dir)
-    # The writers see the formats actually written (the JSON says how the SRT it came with fared).
+    # The writers see the formats actually written (the JSON says how the SRT it came with fared);
+    # OutputOptions refuses an unknown one.
     options = replace(options or OutputOptions(), formats=tuple(dict.fromkeys(formats)))
     writers = [WRITERS[f](options, output_dir) for f in options.formats]
     contents: list[tuple[Path, str | bytes]] = [
