@@ -99,6 +99,7 @@ def previous_diarizer() -> Diarizer:
     diarizer.pipeline.clustering = SpeakerClustering(PREVIOUS.clustering)
     diarizer.pipeline.split = replace(split_settings(), max_similarity=PREVIOUS.split_similarity)
     diarizer.pipeline.short_share = PREVIOUS.short_share
+    diarizer.pipeline.instantiate({"min_speaker_seconds": PREVIOUS.min_speaker_seconds})
     return diarizer
 
 

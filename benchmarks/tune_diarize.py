@@ -13,7 +13,7 @@ podium 0.1.0's clustering and today's defaults on N press briefings stitched fro
 (telephone band), where everyone but the main speaker talks 0.5-2 s at a time.
 
     .venv/bin/python benchmarks/tune_diarize.py [--methods ahc,spectral,vbx] [--cache FILE]
-                                                [--oracle] [--stitched N]
+                                                [--oracle] [--stitched N] [--fleeting]
 """
 
 from __future__ import annotations
@@ -106,12 +106,14 @@ class Candidate:
     clustering: ClusteringSettings
     split_similarity: float | None  # None: no speaker-splitting pass
     short_share: float = tuned.SHORT_MAX_SHARE  # 0: every pair pooled from the shared frames (0.1.0)
+    min_speaker_seconds: float = tuned.MIN_SPEAKER_SECONDS  # 0: every speaker found is kept (0.1.0)
 
     @property
     def name(self) -> str:
         c = self.clustering
         parts = [c.method, f"thr={c.threshold:g}", f"ratio={c.min_active_ratio:g}",
-                 f"keep={c.keep_distance}", f"split={self.split_similarity}", f"short={self.short_share:g}"]
+                 f"keep={c.keep_distance}", f"split={self.split_similarity}", f"short={self.short_share:g}",
+                 f"min_speaker={self.min_speaker_seconds:g}"]
         if c.method == "vbx":
             parts += [f"Fa={c.vbx_fa:g}", f"Fb={c.vbx_fb:g}"]
         return " ".join(parts)
@@ -150,6 +152,7 @@ def diarize_cached(diarizer: Diarizer, file: dict, candidate: Candidate, **hints
     pipeline.training = True
     pipeline.clustering = SpeakerClustering(candidate.clustering)
     pipeline.short_share = candidate.short_share
+    pipeline.instantiate({"min_speaker_seconds": candidate.min_speaker_seconds})
     pipeline.split = (None if candidate.split_similarity is None
                       else replace(split_settings(), max_similarity=candidate.split_similarity))
     with warnings.catch_warnings():
@@ -302,7 +305,9 @@ def oracle(diarizer: Diarizer, files: dict[str, dict], references: dict[str, Dia
 
 # podium 0.1.0: pyannote's clustering rule (2 s alone to be clustered, small clusters always merge)
 # and the speaker-splitting pass at 0.40.
-PREVIOUS = Candidate(ClusteringSettings(method="ahc", threshold=0.45, min_active_ratio=0.2), 0.40, 0.0)
+PREVIOUS = Candidate(ClusteringSettings(method="ahc", threshold=0.45, min_active_ratio=0.2), 0.40, 0.0, 0.0)
+# The values `--fleeting` cross-validates for `tuned.MIN_SPEAKER_SECONDS`, at today's other defaults.
+MIN_SPEAKER_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 
 def stitched(diarizer: Diarizer, count: int, candidates: list[Candidate]) -> None:
@@ -379,21 +384,36 @@ def run(args: argparse.Namespace, report: Callable[[str, dict[str, Score]], None
 
         today = Candidate(clustering_settings(DiarizeOptions()), split_settings().max_similarity)
         stitched(diarizer, args.stitched, [PREVIOUS, today])
+    if args.fleeting:
+        from podium.diarize.pipeline import clustering_settings
+
+        today = Candidate(clustering_settings(DiarizeOptions()), split_settings().max_similarity)
+        fleeting = [replace(today, min_speaker_seconds=seconds) for seconds in MIN_SPEAKER_GRID]
+        table = score_candidates(diarizer, files, references, fleeting)
+        for candidate in fleeting:
+            report(f"min speaker {candidate.min_speaker_seconds:g} s", table[candidate.name])
+        cross_validate("min speaker seconds", table, report)
     for method in (m for m in methods if m != "vbx"):
-        table = score_candidates(diarizer, files, references, grid([method]))
-        best = min(table, key=lambda name: _rank(table[name].values()))
-        report(f"{method}: best in-sample", table[best])
-        held_out, chosen = leave_one_out(table)
-        report(f"{method}: leave-one-out CV", held_out)
-        print(f"  in-sample best: {best}")
-        for name, count in sorted(_count(chosen.values()).items(), key=lambda x: -x[1]):
-            print(f"  chosen for {count:>2} of {len(chosen)} held-out recordings: {name}")
+        cross_validate(method, score_candidates(diarizer, files, references, grid([method])), report)
     if "vbx" in methods:
         base = Candidate(ClusteringSettings(method="vbx"), split_settings().max_similarity)
         held_out, chosen = vbx_by_source(diarizer, files, references, base)
         report("vbx: leave-one-source-out CV", held_out)
         for name, count in sorted(_count(chosen.values()).items(), key=lambda x: -x[1]):
             print(f"  chosen for {count:>2} of {len(chosen)} held-out recordings: {name}")
+
+
+def cross_validate(label: str, table: dict[str, dict[str, Score]],
+                   report: Callable[[str, dict[str, Score]], None]) -> None:
+    """The in-sample best of `table` ({candidate: {file: Score}}), the leave-one-out CV figure and
+    how often each candidate was chosen for a held-out recording."""
+    best = min(table, key=lambda name: _rank(table[name].values()))
+    report(f"{label}: best in-sample", table[best])
+    held_out, chosen = leave_one_out(table)
+    report(f"{label}: leave-one-out CV", held_out)
+    print(f"  in-sample best: {best}")
+    for name, count in sorted(_count(chosen.values()).items(), key=lambda x: -x[1]):
+        print(f"  chosen for {count:>2} of {len(chosen)} held-out recordings: {name}")
 
 
 def _count(values: Iterable[Any]) -> dict[Any, int]:
@@ -411,6 +431,8 @@ def main() -> None:
     parser.add_argument("--oracle", action="store_true", help="also score oracle clustering (a bound)")
     parser.add_argument("--stitched", type=int, default=0, metavar="N",
                         help="also score N stitched press briefings (0.1.0's clustering vs the defaults)")
+    parser.add_argument("--fleeting", action="store_true",
+                        help="also cross-validate the least speech a speaker may have (min_speaker_seconds)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = parser.parse_args()
     if args.threads:

@@ -13,6 +13,7 @@ import torchaudio.compliance.kaldi as kaldi
 
 from conftest import SHARED_DATA, SHARED_MANIFEST, every_shared_file, shared_missing, skip_without_shared
 from podium import weights
+from podium.diarize import tuned
 from podium.diarize.campplus import CAMPPlus
 from podium.diarize.embedding import CamPlusPlus
 from podium.diarize.features import fbank
@@ -96,6 +97,18 @@ def test_split_off_speakers_get_centroids_and_turns(diarizer: Diarizer) -> None:
     assert {turn.speaker for turn in result.turns} == set(result.speakers)
     unsplit = Diarizer(DiarizeOptions(device="cpu", split_speakers=False))
     assert len(unsplit.diarize(_audio("pyannote_debug_dev00")).speakers) == 1
+
+
+def test_no_speaker_is_left_with_a_fraction_of_a_second(diarizer: Diarizer) -> None:
+    """Four people, three or four at once at times: before `refine.fleeting_speakers`, two more
+    "speakers" of 0.5 s and 0.0 s were reported."""
+    result = diarizer.diarize(_audio("pyannote_debug_tst00"))
+    seconds: dict[str, float] = {}
+    for turn in result.overlapping_turns:
+        seconds[turn.speaker] = seconds.get(turn.speaker, 0.0) + turn.end - turn.start
+    assert min(seconds.values()) >= tuned.MIN_SPEAKER_SECONDS
+    assert len(seconds) == 4
+    assert set(result.centroids) == set(seconds)
 
 
 def test_sample_has_two_speakers_with_centroids(sample_result: DiarizationResult) -> None:

@@ -47,6 +47,7 @@ def test_the_tuned_values_are_the_pipelines_hyper_parameters(diarizer: Diarizer)
     assert parameters["short_turns"]["max_share"] == tuned.SHORT_MAX_SHARE
     assert parameters["speaker_split"]["max_similarity"] == tuned.SPLIT_MAX_SIMILARITY
     assert parameters["segmentation"]["min_duration_off"] == tuned.MIN_DURATION_OFF
+    assert parameters["min_speaker_seconds"] == tuned.MIN_SPEAKER_SECONDS
     assert pipeline.split == split_settings()
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA, skip_without_shared
-from podium.diarize.refine import SplitSettings, split_mixed_speakers
+from podium.diarize.refine import SplitSettings, fleeting_speakers, split_mixed_speakers
 
 SETTINGS = SplitSettings(window_frames=10, hop_frames=5, min_part_frames=40, max_similarity=0.45)
 VOICES = np.eye(4)  # orthogonal toy voices: different people have similarity 0
@@ -181,3 +181,41 @@ def test_frame_set_embeddings_match_campplus_pooling(campplus, length: int) -> N
     # Non-contiguous sets pool exactly their frames, in any order.
     scattered = np.concatenate([indices[::2], indices[1::2]])
     assert float(embed([scattered])[0] @ expected) > 0.9999
+
+
+# --- fleeting speakers -----------------------------------------------------------------------------
+
+def _voices(**angles: float) -> dict[str, np.ndarray]:
+    """Unit vectors in a plane, one per speaker, at the given angles (degrees)."""
+    return {label: np.array([np.cos(np.radians(a)), np.sin(np.radians(a))]) for label, a in angles.items()}
+
+
+def test_a_fleeting_speaker_joins_the_nearest_voice() -> None:
+    centroids = _voices(A=0, B=90, C=80)
+    assert fleeting_speakers({"A": 30.0, "B": 12.0, "C": 0.4}, centroids, 0.75) == {"C": "B"}
+
+
+def test_a_short_but_real_speaker_is_kept_however_distant() -> None:
+    centroids = _voices(A=0, B=90, C=180)
+    assert fleeting_speakers({"A": 30.0, "B": 12.0, "C": 0.75}, centroids, 0.75) == {}
+
+
+def test_several_fleeting_speakers_join_only_speakers_that_stay() -> None:
+    centroids = _voices(A=0, B=90, C=85, D=5)
+    # C is nearest to D, but D is fleeting too: both end with the speakers that stay.
+    joins = fleeting_speakers({"A": 30.0, "B": 12.0, "C": 0.1, "D": 0.0}, centroids, 0.75)
+    assert joins == {"C": "B", "D": "A"}
+
+
+def test_fleeting_speakers_never_leave_fewer_than_asked() -> None:
+    centroids = _voices(A=0, B=90, C=180)
+    seconds = {"A": 30.0, "B": 0.3, "C": 0.2}
+    assert fleeting_speakers(seconds, centroids, 0.75, min_speakers=3) == {}
+    assert fleeting_speakers(seconds, centroids, 0.75, min_speakers=2) == {"C": "B"}
+    # Never none: one speaker with little speech is still the one speaker.
+    assert fleeting_speakers({"A": 0.2}, _voices(A=0), 0.75) == {}
+    assert fleeting_speakers({"A": 0.3, "B": 0.2}, _voices(A=0, B=90), 0.75) == {"B": "A"}
+
+
+def test_zero_min_seconds_keeps_everyone() -> None:
+    assert fleeting_speakers({"A": 30.0, "B": 0.0}, _voices(A=0, B=90), 0.0) == {}

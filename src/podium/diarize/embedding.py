@@ -77,30 +77,43 @@ def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int,
                 progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """(T,) waveform -> (512, N) CAM++ frame features for the whole file, N = one per 20 ms.
 
-    The fbank is computed once; blocks of BLOCK_FRAMES (+ context either side, trimmed afterwards)
-    are mean-normalised on their own, as a 10 s chunk would be, and run through CAM++ in batches.
+    Blocks of BLOCK_FRAMES fbank frames (+ context either side, trimmed afterwards) are mean-
+    normalised on their own, as a 10 s chunk would be, and run through CAM++ in batches. Each
+    block's fbank is computed from its own samples (Kaldi frames depend on their 25 ms alone), and
+    its frames are written straight into the result: memory is the result plus one batch, not a
+    whole-file fbank and its FFT (gigabytes for a 3-hour file) nor a second copy while joining.
     `progress(blocks done, blocks in all)` is called after each batch.
     """
-    fbank = features.fbank(waveform[None])[0]  # (F, 80)
-    total = fbank.shape[0]
+    total = features.num_frames(waveform.shape[-1])
     window = min(total, BLOCK_FRAMES + 2 * CONTEXT_FRAMES)
     starts = list(range(0, total, BLOCK_FRAMES))
     # Each block's window: its context on both sides, slid back inside the file at the edges,
     # on even frames so output frames line up with the global 20 ms grid.
     windows = [min(max(0, s - CONTEXT_FRAMES), total - window) // FRAME_STRIDE * FRAME_STRIDE for s in starts]
-    outputs = []
+    span = (window - 1) * features.HOP + features.WINDOW  # samples of one window's fbank frames
+    result: torch.Tensor | None = None
+    end = 0
     for first in range(0, len(starts), batch_size):
         batch_windows = windows[first:first + batch_size]
-        batch = torch.stack([fbank[w:w + window] for w in batch_windows])
+        audio = torch.stack([waveform[w * features.HOP:w * features.HOP + span] for w in batch_windows])
+        batch = features.fbank(audio)
         batch = batch - batch.mean(dim=1, keepdim=True)
         frames = model.campplus.frames(batch)  # (b, 512, window/2)
+        if result is None:  # every block but the last holds BLOCK_FRAMES / FRAME_STRIDE frames
+            length = -(-total // FRAME_STRIDE)
+            result = frames.new_empty(frames.shape[1], length)
         for index, w in enumerate(batch_windows, start=first):
             keep_from = (starts[index] - w) // FRAME_STRIDE
             keep = -(-min(BLOCK_FRAMES, total - starts[index]) // FRAME_STRIDE)
-            outputs.append(frames[index - first, :, keep_from:keep_from + keep])
+            piece = frames[index - first, :, keep_from:keep_from + keep]  # the last may be a frame short
+            at = starts[index] // FRAME_STRIDE
+            result[:, at:at + piece.shape[-1]] = piece
+            end = at + piece.shape[-1]
         if progress is not None:
             progress(min(first + batch_size, len(starts)), len(starts))
-    return torch.cat(outputs, dim=-1)[:, : CAMPPlus.num_output_frames(total)]
+    if result is None:
+        raise ValueError("no audio to embed")
+    return result[:, : min(end, CAMPPlus.num_output_frames(total))]
 
 
 def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.ndarray,
@@ -115,8 +128,8 @@ def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.
     chunk_samples = round(chunk_duration * SAMPLE_RATE)
     chunk_frames = CAMPPlus.num_output_frames(features.num_frames(chunk_samples))
     offsets = np.rint(np.asarray(chunk_starts) / FRAME_SECONDS).astype(np.int64)
-    # Chunks past the end of the file (pyannote zero-pads the last one) read zero frames, masked out.
-    padded = F.pad(frames, (0, max(0, int(offsets.max()) + chunk_frames - frames.shape[-1])))
+    # Chunks past the end of the file (pyannote zero-pads the last one) read the last frame again,
+    # with weight 0 (no padded copy of the frames: they are the largest array of a long file).
     available = frames.shape[-1] - offsets  # frames of each chunk that lie inside the file
     weights = torch.from_numpy(np.nan_to_num(masks, nan=0.0).astype(np.float32)).to(frames.device)
     weights = F.interpolate(weights.transpose(1, 2), size=chunk_frames, mode="nearest")  # (C, S, T)
@@ -128,7 +141,7 @@ def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.
     for first in range(0, num_chunks, batch_size):
         last = min(first + batch_size, num_chunks)
         gather = torch.from_numpy(offsets[first:last]).to(frames.device)[:, None] + index[None, :]
-        windows = padded[:, gather].transpose(0, 1)  # (b, 512, T)
+        windows = frames[:, gather.clamp(max=frames.shape[-1] - 1)].transpose(0, 1)  # (b, 512, T)
         embeddings[first:last] = model.campplus.pool(windows, weights[first:last])
     return embeddings.cpu().numpy()
 

@@ -14,7 +14,8 @@ through pyannote's own `pipeline.instantiate(...)`; `hyper_parameters` gives the
      "clustering": {"method", "threshold", "min_active_ratio", "min_cluster_size", "keep_distance",
                     "vbx_fa", "vbx_fb"},
      "short_turns": {"max_share", "min_seconds", "piece_seconds"},
-     "speaker_split": {"enabled", "window", "hop", "min_part", "max_similarity"}}
+     "speaker_split": {"enabled", "window", "hop", "min_part", "max_similarity"},
+     "min_speaker_seconds": seconds}
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from podium.diarize.embedding import (
     short_solo_frame_sets,
 )
 from podium.diarize.options import OFFLINE, OFFLINE_HINT, DiarizationResult, DiarizeOptions
-from podium.diarize.refine import SplitSettings, split_mixed_speakers
+from podium.diarize.refine import SplitSettings, fleeting_speakers, split_mixed_speakers
 from podium.diarize.voices import clip_embed, extract_enrolled_voices
 from podium.errors import MediaError, ModelError, PodiumError
 from podium.media import SAMPLE_RATE
@@ -80,8 +81,9 @@ FRAMES_KEY = "podium/campplus_frames"
 
 class _SharedFrameDiarization(SpeakerDiarization):
     """pyannote's pipeline with the embedding step computed from whole-file CAM++ frames, podium's
-    clustering step (`podium.diarize.clustering`), and a final pass that splits speakers holding two
-    voices (`podium.diarize.refine`). Its hyper-parameters are listed in the module docstring."""
+    clustering step (`podium.diarize.clustering`), and two final passes (`podium.diarize.refine`):
+    one splits speakers holding two voices, one folds speakers with a fraction of a second of
+    speech into the nearest voice. Its hyper-parameters are listed in the module docstring."""
 
     def __init__(self, *args: Any, shared_frames: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -96,8 +98,10 @@ class _SharedFrameDiarization(SpeakerDiarization):
         self.speaker_split = ParamDict(enabled=Categorical([True, False]), window=Uniform(0.5, 5.0),
                                        hop=Uniform(0.1, 5.0), min_part=Uniform(0.5, 10.0),
                                        max_similarity=Uniform(0.0, 1.0))
+        # A speaker with less speech than this in all joins the nearest voice (`refine.fleeting_speakers`).
+        self.min_speaker_seconds = Uniform(0.0, 10.0)
 
-    def default_parameters(self) -> dict[str, dict[str, Any]]:
+    def default_parameters(self) -> dict[str, Any]:
         return hyper_parameters(DiarizeOptions())
 
     @property
@@ -132,14 +136,18 @@ class _SharedFrameDiarization(SpeakerDiarization):
               **kwargs: Any) -> DiarizeOutput:
         output = super().apply(file, num_speakers=num_speakers, min_speakers=min_speakers,
                                max_speakers=max_speakers, hook=hook, **kwargs)
+        # A given number of speakers is final.
+        if num_speakers is not None:
+            return output
         frames = file.get(FRAMES_KEY)
         split = self.split
-        # A given number of speakers is final; without shared CAM++ frames there is nothing to split with.
-        if split is None or num_speakers is not None or frames is None:
-            return output
-        return _split_mixed_speakers(output, self._embedding.model_, frames,
-                                     replace(split, max_speakers=max_speakers),
-                                     self.segmentation.min_duration_off)
+        # Without shared CAM++ frames there is nothing to split with.
+        if split is not None and frames is not None:
+            output = _split_mixed_speakers(output, self._embedding.model_, frames,
+                                           replace(split, max_speakers=max_speakers),
+                                           self.segmentation.min_duration_off)
+        return _absorb_fleeting_speakers(output, self.min_speaker_seconds, min_speakers or 1,
+                                         self.segmentation.min_duration_off)
 
     def get_embeddings(self, file: Any, binary_segmentations: SlidingWindowFeature,
                        exclude_overlap: bool = False, hook: Any = None) -> np.ndarray:
@@ -249,6 +257,25 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
         centroids[labels[index]] = vector
     return _as_output(activity, exclusive, labels, centroids, output.speaker_diarization.uri,
                       min_duration_off)
+
+
+def _absorb_fleeting_speakers(output: DiarizeOutput, min_seconds: float, min_speakers: int,
+                              min_duration_off: float) -> DiarizeOutput:
+    """`refine.fleeting_speakers` on pyannote's output: their turns are renamed to the speaker
+    they join, in both annotations; that speaker's centroid stays as it was."""
+    diarization = output.speaker_diarization
+    if not diarization.labels():
+        return output
+    centroids = dict(zip(diarization.labels(), _embeddings(output), strict=True))
+    joins = fleeting_speakers({label: float(seconds) for label, seconds in diarization.chart()},
+                              {label: _unit(vector) for label, vector in centroids.items()},
+                              min_seconds, min_speakers)
+    if not joins:
+        return output
+    merged = diarization.rename_labels(joins).support(collar=min_duration_off)
+    exclusive = output.exclusive_speaker_diarization.rename_labels(joins).support(collar=min_duration_off)
+    return DiarizeOutput(speaker_diarization=merged, exclusive_speaker_diarization=exclusive,
+                         speaker_embeddings=np.stack([centroids[label] for label in merged.labels()]))
 
 
 def _extract_voices(output: DiarizeOutput, embed: Callable[[list[np.ndarray]], np.ndarray],
@@ -424,7 +451,7 @@ class _SecondsOfAudio:
             self.hook(STAGE, self.done, self.seconds)
 
 
-def hyper_parameters(options: DiarizeOptions) -> dict[str, dict[str, Any]]:
+def hyper_parameters(options: DiarizeOptions) -> dict[str, Any]:
     """What `Diarizer` instantiates the pipeline with: the tuned values (`podium.diarize.tuned`), and
     the options' where the options have them."""
     clustering = clustering_settings(options)
@@ -436,6 +463,7 @@ def hyper_parameters(options: DiarizeOptions) -> dict[str, dict[str, Any]]:
         "speaker_split": {"enabled": options.split_speakers, "window": tuned.SPLIT_WINDOW,
                           "hop": tuned.SPLIT_HOP, "min_part": tuned.SPLIT_MIN_PART,
                           "max_similarity": tuned.SPLIT_MAX_SIMILARITY},
+        "min_speaker_seconds": tuned.MIN_SPEAKER_SECONDS,
     }
 
 

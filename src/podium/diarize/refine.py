@@ -1,4 +1,4 @@
-"""Split diarized speakers that hold two voices.
+"""Split diarized speakers that hold two voices; fold away speakers with almost no speech.
 
 segmentation-3.0 sometimes tracks two people as one local speaker across its 10 s window (on the
 AMI excerpts of ../shared/data it does so in four of six chunks: a chunk's "speaker" is 46-69% one
@@ -11,6 +11,9 @@ joins that one instead of becoming a new speaker.
 
 Pure over plain arrays: activity is a (frames, speakers) boolean matrix and `embed` maps lists of
 frame indices to unit-norm embeddings, so the pipeline passes CAM++ and tests pass anything.
+
+`fleeting_speakers`, the last pass, folds "speakers" left with a fraction of a second of speech in
+the whole recording into the nearest voice (pure over durations and centroids).
 """
 
 from __future__ import annotations
@@ -107,3 +110,22 @@ def _matching_speaker(activity: np.ndarray, solo: np.ndarray, speaker: int, vect
     similarities = embed([np.flatnonzero(activity[:, s] & solo) for s in others]) @ vector
     best = int(np.argmax(similarities))
     return others[best] if similarities[best] >= max_similarity else None
+
+
+def fleeting_speakers(seconds: dict[str, float], centroids: dict[str, np.ndarray], min_seconds: float,
+                      min_speakers: int = 1) -> dict[str, str]:
+    """{speaker: the speaker it joins} for speakers with under `min_seconds` of speech in all.
+
+    A voice heard for a fraction of a second cannot be told from its neighbours (CAM++ needs about
+    half a second: `tuned.SHORT_MIN_SECONDS`); such "speakers" are left over from reconstruction
+    and overlap (some hold 0.0 s) and only inflate the count. Each joins the remaining speaker whose
+    voice is nearest (cosine of the unit-norm `centroids`), shortest first, never leaving fewer than
+    `min_speakers`. Speakers with `min_seconds` or more are untouched, however few they are."""
+    kept = sorted(seconds, key=lambda label: (seconds[label], label))
+    fleeting = []
+    while len(kept) > max(1, min_speakers) and seconds[kept[0]] < min_seconds:
+        fleeting.append(kept.pop(0))
+    if not fleeting:
+        return {}
+    others = np.stack([centroids[label] for label in kept])
+    return {label: kept[int(np.argmax(others @ centroids[label]))] for label in fleeting}

@@ -29,6 +29,9 @@ SHORT_MAX_SHARE = 0.3
 SHORT_MIN_SECONDS = 0.5
 # Their speech is embedded once per piece of at most this length (`embedding.embed_via_runs`).
 SHORT_PIECE_SECONDS = 3.0
+# A speaker with less speech than this in the whole recording joins the nearest voice: chosen by
+# leave-one-out CV over 0-2 s (benchmarks/README.md, "Fleeting speakers").
+MIN_SPEAKER_SECONDS = 0.75
 # Gaps shorter than this between turns of one speaker are filled (seconds).
 MIN_DURATION_OFF = 0.2
 
