@@ -11,6 +11,7 @@ import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from conftest import REPO, ffmpeg
+from podium import asr
 from podium.asr import (
     AsrOptions,
     Transcriber,
@@ -18,6 +19,7 @@ from podium.asr import (
     audible_regions,
     collapse_repeats,
     suppress_hallucinations,
+    whisper_pieces,
 )
 from podium.manifest import read_items
 from podium.media import load_audio
@@ -169,3 +171,50 @@ def test_audible_regions_skip_only_silence() -> None:
     assert len(regions) == 2 and regions[0][0] == 0.0 and regions[1][1] == pytest.approx(78.1, abs=0.01)
     assert 9.0 < regions[0][1] < 10.0 and 68.0 < regions[1][0] < 69.1
     assert at_most([(0.0, 75.0)], 30.0) == [(0.0, 25.0), (25.0, 50.0), (50.0, 75.0)]
+
+
+# --- long recordings in pieces -------------------------------------------------------------------
+
+def test_a_recording_up_to_the_piece_length_is_one_piece() -> None:
+    samples = np.zeros(round(asr.PIECE_SECONDS * 16000), np.float32)
+    assert whisper_pieces(samples) == [(0, samples.size)]
+
+
+def test_long_recordings_are_cut_at_their_quietest_moments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asr, "PIECE_SECONDS", 10.0)
+    monkeypatch.setattr(asr, "CUT_SEARCH_SECONDS", 3.0)
+    samples = (0.1 * np.random.default_rng(0).standard_normal(35 * 16000)).astype(np.float32)
+    pauses = [8.2, 17.5, 26.9]  # one 0.3 s pause in the last 3 s of each 10 s piece
+    for start in pauses:
+        samples[round(start * 16000):round((start + 0.3) * 16000)] *= 1e-3
+    pieces = whisper_pieces(samples)
+    assert pieces[0][0] == 0 and pieces[-1][1] == samples.size
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))  # contiguous, no gap, no overlap
+    assert all(last - first <= 10 * 16000 for first, last in pieces)
+    cuts = [last / 16000 for _, last in pieces[:-1]]
+    assert len(cuts) == len(pauses)
+    assert all(start < cut < start + 0.3 for cut, start in zip(cuts, pauses, strict=True))
+
+
+def test_each_piece_is_decoded_in_its_place(tiny: Transcriber, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recording longer than a piece is decoded piece by piece (here pieces of at most 12 s, cut in
+    the 2 s pause between two copies of a sentence): each copy is found, at its own time, as the
+    sentence is recognised alone (tiny.en: a few words differ). Whisper's text depends on what
+    shares its window, so the words are compared with the sentence decoded alone, not with the
+    recording decoded whole."""
+    clip = load_audio(REPO / "examples" / "enroll" / "secretary-general.wav").samples
+    alone = " ".join(s.text for s in tiny.transcribe(clip).segments)
+    samples = _speech_silence_speech(2.0)
+    monkeypatch.setattr(asr, "PIECE_SECONDS", 12.0)
+    monkeypatch.setattr(asr, "CUT_SEARCH_SECONDS", 4.0)
+    pieces = whisper_pieces(samples)
+    assert len(pieces) == 2
+    cut = pieces[0][1] / 16000
+    assert clip.size / 16000 <= cut <= clip.size / 16000 + 2.0  # in the pause
+    words = [w for s in tiny.transcribe(samples).segments for w in s.words]
+    assert all(a.start <= b.start for a, b in itertools.pairwise(words))
+    first = " ".join(w.text for w in words if w.start < cut)
+    second = " ".join(w.text for w in words if w.start >= cut)
+    assert wer(alone, first) <= 0.3 and wer(alone, second) <= 0.3, (alone, first, second)  # tiny.en
+    assert min(w.start for w in words if w.start >= cut) >= cut + 1.0  # after the pause (Whisper: ±0.5 s)
+    assert max(w.end for w in words) <= samples.size / 16000 + 0.1

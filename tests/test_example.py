@@ -111,3 +111,22 @@ def test_enrollment_names_the_enrolled_voice_only(shared_data: Path) -> None:
     # first word back to 00:25.2 (machines differ), so the answer's start is no place to look.
     by_turn = [transcript.speaker_name(s.speaker) for s in transcript.segments if s.start <= 28.0 < s.end]
     assert by_turn == ["Secretary-General"]  # the answer at 00:25
+
+
+def test_whisper_makes_way_for_diarization_on_long_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before diarizing an input of RELEASE_WHISPER_SECONDS or more on a CPU, `run` lets the Whisper
+    model go (10 minutes, default command: peak memory 1.73 -> 1.43 GB) and loads it again for the
+    next input; a shorter input keeps it. The transcript is the same either way."""
+    from podium import pipeline
+    from podium.asr import AsrOptions
+
+    engine = Podium(TranscribeOptions(asr=AsrOptions(model="tiny.en")))
+    kept = engine.run(EXAMPLES / "briefing.mp4").transcript  # 45 s: short
+    assert engine._transcriber is not None
+    monkeypatch.setattr(pipeline, "RELEASE_WHISPER_SECONDS", 30.0)  # now the briefing counts as long
+    released = engine.run(EXAMPLES / "briefing.mp4").transcript
+    assert engine._transcriber is None
+    reloaded = engine.run(EXAMPLES / "briefing.mp4").transcript
+    assert kept is not None and released is not None and reloaded is not None
+    assert kept.segments == released.segments == reloaded.segments
+    assert len({s.speaker for s in kept.segments}) >= 2

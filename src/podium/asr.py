@@ -131,12 +131,12 @@ class Transcriber:
 
     def transcribe(self, samples: np.ndarray, progress: ProgressCallback | None = None) -> AsrResult:
         options = self.options
-        # Without VAD, Whisper decodes every window, and over digital silence it invents text ("You"
-        # at 19:57 of 20 silent minutes, just above its own no-speech guard): only sound is decoded.
-        sound = None if options.vad else audible_regions(samples)
-        if sound == []:
+        if not options.vad and audible_regions(samples) == []:
             return AsrResult((), options.language or "en", 0.0, self.model_name)
-        language, probability = self._language(samples)
+        pieces = whisper_pieces(samples)
+        # The language is detected on the first piece: detection looks at two minutes of speech at
+        # most, and over a whole long recording faster-whisper would first copy all of its speech.
+        language, probability = self._language(samples[:pieces[0][1]])
         common = dict(
             language=language, beam_size=options.beam_size, word_timestamps=True,
             vad_filter=options.vad, initial_prompt=options.initial_prompt, hotwords=options.hotwords,
@@ -144,6 +144,22 @@ class Transcriber:
             condition_on_previous_text=False,
             compression_ratio_threshold=2.4, log_prob_threshold=-1.0, no_speech_threshold=0.6,
         )
+        segments: list[Segment] = []
+        for first, last in pieces:
+            offset = first / SAMPLE_RATE
+            report = None if progress is None else (lambda done, offset=offset: progress(offset + done))
+            segments += (_shifted(seg, offset) for seg in self._decode(samples[first:last], common, report))
+        return AsrResult(suppress_hallucinations(segments), language, probability, self.model_name)
+
+    def _decode(self, samples: np.ndarray, common: dict, progress: ProgressCallback | None
+                ) -> tuple[Segment, ...]:
+        """Segments of one piece of audio (`whisper_pieces`), times from the piece's start."""
+        options = self.options
+        # Without VAD, Whisper decodes every window, and over digital silence it invents text ("You"
+        # at 19:57 of 20 silent minutes, just above its own no-speech guard): only sound is decoded.
+        sound = None if options.vad else audible_regions(samples)
+        if sound == []:  # a silent piece of a longer recording
+            return ()
         if self.batched is not None:
             windows = None if sound is None else [{"start": a, "end": b} for a, b in at_most(sound, WINDOW)]
             raw, _ = self.batched.transcribe(samples, batch_size=options.batch_size, clip_timestamps=windows,
@@ -155,7 +171,7 @@ class Transcriber:
         segments = tuple(_collect(raw, progress))
         if options.vad and (options.hotwords or options.initial_prompt):
             segments = self._fill_skipped_speech(samples, segments, common)
-        return AsrResult(suppress_hallucinations(segments), language, probability, self.model_name)
+        return segments
 
     def _language(self, samples: np.ndarray) -> tuple[str, float]:
         if self.options.language:
@@ -182,6 +198,36 @@ class Transcriber:
 
 
 MIN_SKIPPED_SPEECH = 1.0  # seconds of VAD speech without a word before it is decoded again
+
+# --- long recordings, in pieces --------------------------------------------------------------------
+
+# faster-whisper holds, for all it is given at once, a padded copy for VAD, the speech cut into
+# windows and every window's padded log-mel features: memory that grows with the recording (several
+# GB for 3 hours; for language detection it first copies all of the speech). Longer recordings go to
+# it in pieces of at most PIECE_SECONDS, each cut at the quietest 100 ms in the CUT_SEARCH_SECONDS
+# before its end, so that no word is cut in two; a recording up to PIECE_SECONDS long is one piece,
+# decoded exactly as before.
+PIECE_SECONDS = 600.0
+CUT_SEARCH_SECONDS = 30.0
+
+
+def whisper_pieces(samples: np.ndarray) -> list[tuple[int, int]]:
+    """[first, last) sample ranges covering `samples`, each at most PIECE_SECONDS long."""
+    total, longest = len(samples), round(PIECE_SECONDS * SAMPLE_RATE)
+    if total <= longest:
+        return [(0, total)]
+    frame = round(FRAME * SAMPLE_RATE)
+    loudness = frame_db(samples)
+    search = round(CUT_SEARCH_SECONDS / FRAME)
+    pieces, first = [], 0
+    while total - first > longest:
+        end_frame = (first + longest) // frame  # whole frames that fit in this piece
+        quietest = end_frame - search + int(np.argmin(loudness[end_frame - search:end_frame]))
+        cut = quietest * frame + frame // 2
+        pieces.append((first, cut))
+        first = cut
+    return [*pieces, (first, total)]
+
 
 # --- sound, for decoding without VAD -------------------------------------------------------------
 

@@ -7,7 +7,8 @@ One name per stage, the same for the `Podium` methods, timings, progress and the
 from __future__ import annotations
 
 import contextlib
-import threading
+import ctypes
+import gc
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,12 @@ STAGES = ("decode", "transcribe", "diarize", "align", "write")
 # from a fraction of a second names the wrong speaker.
 MIN_DIARIZE_SECONDS = 0.1
 MIN_ENROLL_SECONDS = 0.5
+# Whisper on a CPU (CTranslate2) holds a few hundred MB after decoding, and torch with pyannote adds
+# 0.8 GB of its own. `Podium.run` lets the Whisper model go before diarizing an input at least this
+# long and loads it again for the next input (0.3-0.7 s): the default command on 10 minutes peaks
+# at 1.43 GB instead of 1.73 GB (benchmarks/README.md). Shorter inputs keep it: for them the reload
+# would cost more time than the memory is worth.
+RELEASE_WHISPER_SECONDS = 120.0
 
 
 def too_short_note(duration: float, options: TranscribeOptions) -> str | None:
@@ -90,7 +97,6 @@ class Podium:
         self.options = options or TranscribeOptions()
         self._transcriber: Transcriber | None = None
         self._diarizer: Diarizer | None = None
-        self._diarizer_loading: threading.Thread | None = None
         self._enrolled: dict[str, np.ndarray] | None = None
         # Decoded now, before any model loads: a missing, broken or too short clip stops the run at
         # once, not after the first input is transcribed (and not once per input).
@@ -104,26 +110,19 @@ class Podium:
 
     @property
     def diarizer(self) -> Diarizer:
-        if self._diarizer_loading is not None:
-            self._diarizer_loading.join()
-            self._diarizer_loading = None
         if self._diarizer is None:
             self._diarizer = _load_diarizer(self.options)
         return self._diarizer
 
-    def _preload_diarizer(self) -> None:
-        """Start loading the diarizer in the background: importing torch and pyannote takes several
-        seconds of mostly single-threaded Python, which overlaps with Whisper's decoding. A failure
-        is left for the `diarizer` property to raise, in this thread, when it is needed."""
-        if not self.options.diarize.diarize or self._diarizer is not None or self._diarizer_loading:
+    def release_transcriber(self) -> None:
+        """Let the Whisper model go and hand its memory back; `transcriber` loads it again when next
+        needed. `run` does this before diarizing long inputs on a CPU (RELEASE_WHISPER_SECONDS)."""
+        if self._transcriber is None:
             return
-
-        def load() -> None:
-            with contextlib.suppress(Exception):
-                self._diarizer = _load_diarizer(self.options)
-
-        self._diarizer_loading = threading.Thread(target=load, name="podium-load-diarizer", daemon=True)
-        self._diarizer_loading.start()
+        self._transcriber = None
+        gc.collect()
+        with contextlib.suppress(OSError, AttributeError):  # glibc only: freed heap back to the system
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
     def load_models(self) -> None:
         """Load every model the options need now, so errors surface before any input is read."""
@@ -240,11 +239,18 @@ class Podium:
         """`stages` on one input, in order: by default all of `self.stages` but writing, so the
         transcript is `job.transcript` and nothing is written (`run_stage("write", job)` writes it
         once `job.stem` is set)."""
-        self._preload_diarizer()
         job = Job(source)
         for stage in self.stages[:-1] if stages is None else stages:
+            if stage == "diarize" and self._whisper_in_the_way(job):
+                self.release_transcriber()
             self.run_stage(stage, job, hook)
         return job
+
+    def _whisper_in_the_way(self, job: Job) -> bool:
+        """Whether Whisper, idle on a CPU, would add its memory to a long diarization."""
+        return (self._transcriber is not None and self._transcriber.device == "cpu"
+                and self.options.diarize.diarize and job.audio is not None
+                and job.audio.duration >= RELEASE_WHISPER_SECONDS)
 
 
 def _needs(value: T | None, stage: str) -> T:
