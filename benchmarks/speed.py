@@ -13,9 +13,9 @@ and writing included), with its peak RSS read from the kernel (`wait4`'s ru_maxr
 The rows alternate (`--repeats` rounds, plain first in each), so a noisy machine slows all of them
 alike; the table gives the median wall time of each and its ratio to plain's median. The input is the
 five shared meeting excerpts looped to ~10 minutes (`build_meeting_loop`); `--hours H` adds a file of
-H hours (the same loop) for memory growth, one round only.
+H hours (the same loop) for memory growth, one round only, of the rows `--long-systems` names.
 
-    .venv/bin/python benchmarks/speed.py [--repeats 3] [--minutes 10] [--hours 3]
+    .venv/bin/python benchmarks/speed.py [--repeats 3] [--minutes 10] [--hours 3 [--long-systems 2]]
 """
 
 from __future__ import annotations
@@ -92,21 +92,23 @@ def run(system: System, audio: Path, out: Path) -> Run:
 
 
 def table(title: str, seconds: float, runs: dict[str, list[Run]]) -> None:
-    plain = statistics.median(r.wall_s for r in runs[SYSTEMS[0].name])
-    print(f"\n{title} ({seconds:.0f} s of audio; median of {len(runs[SYSTEMS[0].name])})\n")
+    plain_runs = runs.get(SYSTEMS[0].name)
+    plain = statistics.median(r.wall_s for r in plain_runs) if plain_runs else None
+    print(f"\n{title} ({seconds:.0f} s of audio; median of {len(next(iter(runs.values())))})\n")
     print("| what | wall s | x realtime | ratio to plain | peak RSS GB | words |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, rows in runs.items():
         wall = statistics.median(r.wall_s for r in rows)
-        print(f"| {name} | {wall:.1f} | {seconds / wall:.1f}x | {wall / plain:.2f} "
+        ratio = "-" if plain is None else f"{wall / plain:.2f}"
+        print(f"| {name} | {wall:.1f} | {seconds / wall:.1f}x | {ratio} "
               f"| {max(r.peak_rss_mb for r in rows) / 1024:.2f} | {rows[-1].words} |", flush=True)
 
 
-def measure(audio: Path, seconds: float, repeats: int, title: str) -> None:
-    runs: dict[str, list[Run]] = {system.name: [] for system in SYSTEMS}
+def measure(audio: Path, seconds: float, repeats: int, title: str, systems: tuple[System, ...]) -> None:
+    runs: dict[str, list[Run]] = {system.name: [] for system in systems}
     with tempfile.TemporaryDirectory(prefix="podium-speed-") as folder:
         for _ in range(repeats):
-            for system in SYSTEMS:
+            for system in systems:
                 runs[system.name].append(run(system, audio, Path(folder)))
     table(title, seconds, runs)
 
@@ -116,16 +118,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="rounds over the systems (median taken)")
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the meeting file")
     parser.add_argument("--hours", type=float, default=0.0, help="also a file this many hours long")
+    parser.add_argument("--long-systems", default="0,1,2,3",
+                        help="rows run on the --hours file, by number (0 = plain ... 3 = tiny.en)")
     args = parser.parse_args()
     print(machine(), f"; repository {REPO.name}", flush=True)
     with tempfile.TemporaryDirectory(prefix="podium-speed-audio-") as folder:
-        audio, seconds = build_meeting_loop(Path(folder), max(1, round(args.minutes / 2.5)))
-        measure(audio, seconds, args.repeats, f"{seconds / 60:.0f}-minute meeting file")
+        if args.repeats:  # --repeats 0: the long file only
+            audio, seconds = build_meeting_loop(Path(folder), max(1, round(args.minutes / 2.5)))
+            measure(audio, seconds, args.repeats, f"{seconds / 60:.0f}-minute meeting file", SYSTEMS)
         if args.hours:
             long_folder = Path(folder) / "long"
             long_folder.mkdir()
             audio, seconds = build_meeting_loop(long_folder, max(1, round(args.hours * 60 / 2.5)))
-            measure(audio, seconds, 1, f"{seconds / 3600:.1f}-hour meeting file")
+            systems = tuple(SYSTEMS[int(number)] for number in args.long_systems.split(","))
+            measure(audio, seconds, 1, f"{seconds / 3600:.1f}-hour meeting file", systems)
     print(f"\nload average at end: {load_average()}")
 
 

@@ -183,6 +183,26 @@ def test_frame_set_embeddings_match_campplus_pooling(campplus, length: int) -> N
     assert float(embed([scattered])[0] @ expected) > 0.9999
 
 
+@pytest.mark.slow
+@skip_without_shared()
+def test_frame_sets_of_any_lengths_in_small_batches_match_one_by_one(campplus,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sets are pooled in batches of at most SET_BATCH_FRAMES padded frames, longest first; each
+    set's embedding does not depend on the others in its batch, nor on their order."""
+    from podium.diarize import embedding
+    from podium.media import load_audio
+
+    reader = np.concatenate([load_audio(DATA / f"ljspeech_LJ001-000{i}.wav").samples for i in range(1, 5)])
+    frames, embed = _frames_and_embed(campplus, reader)
+    rng = np.random.default_rng(0)
+    sets = [np.sort(rng.choice(frames.shape[-1], size=size, replace=False))
+            for size in (2, 75, 300, 999, 40, 120, 75, 1000, 5)]
+    one_by_one = np.stack([embed([indices])[0] for indices in sets])
+    monkeypatch.setattr(embedding, "SET_BATCH_FRAMES", 300)  # most batches hold one or two sets
+    together = embed(sets)
+    assert np.allclose(together, one_by_one, atol=1e-5)
+
+
 # --- fleeting speakers -----------------------------------------------------------------------------
 
 def _voices(**angles: float) -> dict[str, np.ndarray]:

@@ -238,7 +238,8 @@ class Podium:
             stages: Sequence[str] | None = None) -> Job:
         """`stages` on one input, in order: by default all of `self.stages` but writing, so the
         transcript is `job.transcript` and nothing is written (`run_stage("write", job)` writes it
-        once `job.stem` is set)."""
+        once `job.stem` is set). One input at a time: before diarizing a long one on a CPU, the
+        Whisper model is let go (`release_transcriber`) and loaded again for the next."""
         job = Job(source)
         for stage in self.stages[:-1] if stages is None else stages:
             if stage == "diarize" and self._whisper_in_the_way(job):

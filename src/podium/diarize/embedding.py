@@ -146,9 +146,11 @@ def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.
     return embeddings.cpu().numpy()
 
 
-# `frame_set_embeddings` pools sets of up to this many frames together, this many sets at a time.
+# `frame_set_embeddings` pools sets of up to SHORT_SET_FRAMES frames together, at most
+# SET_BATCH_FRAMES (padded) at a time: 512 channels x 32768 frames x 4 bytes = 64 MB. (256 sets at a
+# time, as before, gathered up to 0.5 GB when the sets were long.)
 SHORT_SET_FRAMES = 1000
-SHORT_SET_BATCH = 256
+SET_BATCH_FRAMES = 32768
 
 
 def frame_set_embeddings(model: CamPlusPlus, frames: torch.Tensor,
@@ -157,8 +159,7 @@ def frame_set_embeddings(model: CamPlusPlus, frames: torch.Tensor,
     (from `file_frames`); a set may be any length and need not be contiguous."""
     stats = torch.empty(len(index_sets), 2 * frames.shape[0], device=frames.device)
     short = [row for row, indices in enumerate(index_sets) if len(indices) <= SHORT_SET_FRAMES]
-    for first in range(0, len(short), SHORT_SET_BATCH):  # windows: gathered and pooled in batches
-        rows = short[first:first + SHORT_SET_BATCH]
+    for rows in _frame_batches(short, [len(index_sets[row]) for row in short]):  # gathered and pooled
         longest = max(len(index_sets[row]) for row in rows)
         gather = np.zeros((len(rows), longest), dtype=np.int64)
         weights = torch.zeros(len(rows), 1, longest, device=frames.device)
@@ -170,6 +171,20 @@ def frame_set_embeddings(model: CamPlusPlus, frames: torch.Tensor,
     for row in sorted(set(range(len(index_sets))) - set(short)):  # whole speakers: read in pieces
         stats[row] = _long_set_statistics(frames, index_sets[row])
     return F.normalize(model.campplus.xvector.dense(stats), dim=-1).cpu().numpy()
+
+
+def _frame_batches(rows: list[int], lengths: list[int]) -> list[list[int]]:
+    """`rows` in batches of at most SET_BATCH_FRAMES frames once padded to their longest set; longest
+    sets first, so that sets of like length share a batch."""
+    batches: list[list[int]] = []
+    longest = 0
+    for length, row in sorted(zip(lengths, rows, strict=True), key=lambda pair: -pair[0]):
+        if batches and (len(batches[-1]) + 1) * longest <= SET_BATCH_FRAMES:
+            batches[-1].append(row)
+        else:
+            batches.append([row])
+            longest = max(1, length)
+    return batches
 
 
 def _long_set_statistics(frames: torch.Tensor, indices: np.ndarray, piece: int = 16384) -> torch.Tensor:
