@@ -216,24 +216,30 @@ def clip_embed(model: CamPlusPlus, samples: np.ndarray) -> Embed:
         positions = (np.sort(np.asarray(indices, dtype=np.int64))[:, None] * FRAME_SAMPLES + offsets).ravel()
         return audio[positions[positions < audio.size]]
 
+    def samples_of(indices: np.ndarray) -> int:
+        """len(clip(indices)), without cutting the audio out."""
+        return int(np.clip(audio.size - indices * FRAME_SAMPLES, 0, FRAME_SAMPLES).sum())
+
     def embed(index_sets: list[np.ndarray]) -> np.ndarray:
         # Each set in pieces of at most CLIP_PIECE_FRAMES frames; a set's embedding is the
-        # length-weighted mean of its pieces' embeddings.
+        # length-weighted mean of its pieces' embeddings. A piece's audio is cut out only when its
+        # batch runs: all of them at once would hold every short turn of a long recording.
         pieces: list[tuple[int, np.ndarray]] = []
         for row, indices in enumerate(index_sets):
             indices = np.sort(np.asarray(indices, dtype=np.int64))
             count = max(1, round(indices.size / CLIP_PIECE_FRAMES))
-            pieces.extend((row, clip(part)) for part in np.array_split(indices, count))
+            pieces.extend((row, part) for part in np.array_split(indices, count))
         sums = np.zeros((len(index_sets), model.dimension))
         by_length: dict[int, list[int]] = {}
-        for number, (_, waveform) in enumerate(pieces):
-            if waveform.size >= MIN_CLIP_SAMPLES:
-                by_length.setdefault(waveform.size, []).append(number)
+        for number, (_, part) in enumerate(pieces):
+            length = samples_of(part)
+            if length >= MIN_CLIP_SAMPLES:
+                by_length.setdefault(length, []).append(number)
         for length, numbers in by_length.items():
             step = max(1, CLIP_BATCH_SAMPLES // length)
             for first in range(0, len(numbers), step):
                 batch = numbers[first:first + step]
-                waveforms = torch.from_numpy(np.stack([pieces[n][1] for n in batch])).to(device)
+                waveforms = torch.from_numpy(np.stack([clip(pieces[n][1]) for n in batch])).to(device)
                 with torch.inference_mode():
                     vectors = torch.nan_to_num(model(waveforms[:, None])).double().cpu().numpy()
                 vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
