@@ -175,7 +175,7 @@ def test_frame_set_embeddings_match_campplus_pooling(campplus, length: int) -> N
     assert frames.shape[-1] >= first + length
     indices = np.arange(first, first + length)
     with torch.inference_mode():
-        expected = campplus.campplus.pool(frames[None, :, first:first + length])[0, 0]
+        expected = campplus.campplus.pool(frames[None, :, first:first + length].float())[0, 0]
     expected = (expected / expected.norm()).numpy()
     assert float(embed([indices])[0] @ expected) > 0.9999
     # Non-contiguous sets pool exactly their frames, in any order.

@@ -30,6 +30,10 @@ from podium.media import SAMPLE_RATE
 # a little DER (benchmarks/README.md, "How the diarization defaults were chosen").
 BLOCK_FRAMES = 1000
 CONTEXT_FRAMES = 50
+# The whole-file frames are the one array of a long recording that grows with it: half precision
+# halves it (0.37 GB an hour in float32). Pooling reads them back as float32 (benchmarks/README.md:
+# the same DER on the 21 shared recordings).
+FRAME_STORAGE = torch.float16
 # Fbank frames per CAM++ output frame (the TDNN's time stride), and the seconds between output frames.
 FRAME_STRIDE = 2
 FRAME_SECONDS = FRAME_STRIDE * features.HOP / SAMPLE_RATE
@@ -75,7 +79,8 @@ class CamPlusPlus(Model):
 
 def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int,
                 progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
-    """(T,) waveform -> (512, N) CAM++ frame features for the whole file, N = one per 20 ms.
+    """(T,) waveform -> (512, N) CAM++ frame features for the whole file, N = one per 20 ms, stored
+    as FRAME_STORAGE.
 
     Blocks of BLOCK_FRAMES fbank frames (+ context either side, trimmed afterwards) are mean-
     normalised on their own, as a 10 s chunk would be, and run through CAM++ in batches. Each
@@ -101,7 +106,7 @@ def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int,
         frames = model.campplus.frames(batch)  # (b, 512, window/2)
         if result is None:  # every block but the last holds BLOCK_FRAMES / FRAME_STRIDE frames
             length = -(-total // FRAME_STRIDE)
-            result = frames.new_empty(frames.shape[1], length)
+            result = frames.new_empty(frames.shape[1], length, dtype=FRAME_STORAGE)
         for index, w in enumerate(batch_windows, start=first):
             keep_from = (starts[index] - w) // FRAME_STRIDE
             keep = -(-min(BLOCK_FRAMES, total - starts[index]) // FRAME_STRIDE)
@@ -141,7 +146,7 @@ def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.
     for first in range(0, num_chunks, batch_size):
         last = min(first + batch_size, num_chunks)
         gather = torch.from_numpy(offsets[first:last]).to(frames.device)[:, None] + index[None, :]
-        windows = frames[:, gather.clamp(max=frames.shape[-1] - 1)].transpose(0, 1)  # (b, 512, T)
+        windows = frames[:, gather.clamp(max=frames.shape[-1] - 1)].transpose(0, 1).float()  # (b, 512, T)
         embeddings[first:last] = model.campplus.pool(windows, weights[first:last])
     return embeddings.cpu().numpy()
 
@@ -166,7 +171,8 @@ def frame_set_embeddings(model: CamPlusPlus, frames: torch.Tensor,
         for position, row in enumerate(rows):
             gather[position, :len(index_sets[row])] = index_sets[row]
             weights[position, 0, :len(index_sets[row])] = 1.0
-        windows = frames[:, torch.from_numpy(gather).to(frames.device)].transpose(0, 1)  # (b, 512, longest)
+        gathered = frames[:, torch.from_numpy(gather).to(frames.device)]
+        windows = gathered.transpose(0, 1).float()  # (b, 512, longest)
         stats[rows] = masked_statistics(windows, weights)[:, 0]
     for row in sorted(set(range(len(index_sets))) - set(short)):  # whole speakers: read in pieces
         stats[row] = _long_set_statistics(frames, index_sets[row])
