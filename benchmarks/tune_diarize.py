@@ -34,7 +34,7 @@ from pyannote.core import Annotation
 from common import DiarFile, diarization_files
 from podium.diarize import tuned
 from podium.diarize.clustering import ClusteringSettings, SpeakerClustering, fit_vbx_model, unit
-from podium.diarize.pipeline import DiarizeOptions, Diarizer, split_settings
+from podium.diarize.pipeline import DiarizeOptions, Diarizer, clustering_settings, split_settings
 from podium.evaluate.api import EvaluateOptions, PairResult, pool, score_pair
 from podium.evaluate.metrics import as_annotation
 from podium.evaluate.reference import Reference
@@ -379,15 +379,10 @@ def run(args: argparse.Namespace, report: Callable[[str, dict[str, Score]], None
     print(f"{'':<34} {'source':<16} {POOLED_HEADER}")
     if args.oracle:
         report("oracle clustering (a bound)", oracle(diarizer, files, references))
+    today = Candidate(clustering_settings(DiarizeOptions()), split_settings().max_similarity)
     if args.stitched:
-        from podium.diarize.pipeline import clustering_settings
-
-        today = Candidate(clustering_settings(DiarizeOptions()), split_settings().max_similarity)
         stitched(diarizer, args.stitched, [PREVIOUS, today])
     if args.fleeting:
-        from podium.diarize.pipeline import clustering_settings
-
-        today = Candidate(clustering_settings(DiarizeOptions()), split_settings().max_similarity)
         fleeting = [replace(today, min_speaker_seconds=seconds) for seconds in MIN_SPEAKER_GRID]
         table = score_candidates(diarizer, files, references, fleeting)
         for candidate in fleeting:
