@@ -6,8 +6,6 @@ One name per stage, the same for the `Podium` methods, timings, progress and the
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import time
 from collections.abc import Sequence
@@ -17,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from podium import align, provenance, speakers
+from podium import align, heap, provenance, speakers
 from podium.asr import AsrOptions, AsrResult, Transcriber
 from podium.diarize import DiarizationResult, DiarizeOptions
 from podium.errors import PodiumError
@@ -121,8 +119,7 @@ class Podium:
             return
         self._transcriber = None
         gc.collect()
-        with contextlib.suppress(OSError, AttributeError):  # glibc only: freed heap back to the system
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        heap.trim()
 
     def load_models(self) -> None:
         """Load every model the options need now, so errors surface before any input is read."""

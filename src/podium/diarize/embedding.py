@@ -152,10 +152,13 @@ def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.
 
 
 # `frame_set_embeddings` pools sets of up to SHORT_SET_FRAMES frames together, at most
-# SET_BATCH_FRAMES (padded) at a time: 512 channels x 32768 frames x 4 bytes = 64 MB. (256 sets at a
-# time, as before, gathered up to 0.5 GB when the sets were long.)
+# SET_BATCH_FRAMES (padded) at a time: 512 channels x 8192 frames x 4 bytes = 16 MB per copy, about
+# four copies while pooling. (256 sets at a time, as before, gathered up to 0.5 GB when the sets were
+# long; 32768 frames still added 0.2-0.3 GB to the speaker-splitting step on a 3-hour file.) Longer
+# sets are summed in pieces of LONG_SET_PIECE frames (float64: 16 MB each).
 SHORT_SET_FRAMES = 1000
-SET_BATCH_FRAMES = 32768
+SET_BATCH_FRAMES = 8192
+LONG_SET_PIECE = 4096
 
 
 def frame_set_embeddings(model: CamPlusPlus, frames: torch.Tensor,
@@ -193,7 +196,8 @@ def _frame_batches(rows: list[int], lengths: list[int]) -> list[list[int]]:
     return batches
 
 
-def _long_set_statistics(frames: torch.Tensor, indices: np.ndarray, piece: int = 16384) -> torch.Tensor:
+def _long_set_statistics(frames: torch.Tensor, indices: np.ndarray, piece: int = LONG_SET_PIECE
+                          ) -> torch.Tensor:
     """`masked_statistics` (mean, unbiased std) over many frames, accumulated in float64 pieces."""
     indices_tensor = torch.from_numpy(np.asarray(indices, dtype=np.int64)).to(frames.device)
     total = torch.zeros(frames.shape[0], dtype=torch.float64, device=frames.device)

@@ -37,7 +37,7 @@ class DiarizeOptions:
     # Small batches on a CPU: no slower there, and a few hundred MB less at the peak.
     segmentation_batch_size: int | None = option(None, "10 s windows per segmentation forward pass "
                                                  "(default: 8 on CPU, 32 on CUDA)", metavar="N")
-    embedding_batch_size: int | None = option(None, "10 s blocks per CAM++ forward pass (default: 4 on "
+    embedding_batch_size: int | None = option(None, "10 s blocks per CAM++ forward pass (default: 2 on "
                                               "CPU, 16 on CUDA)", metavar="N")
     segmentation: str = option(OFFLINE, f"segmentation model: '{OFFLINE}' (offline segmentation-3.0), a "
                                "local checkpoint, or a hub id such as pyannote/segmentation-3.0 "

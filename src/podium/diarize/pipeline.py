@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
-from pyannote.audio import Model
+from pyannote.audio import Inference, Model
 from pyannote.audio.core.plda import PLDA
 from pyannote.audio.pipelines import SpeakerDiarization
 from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
 from pyannote.core import Annotation, Segment, SlidingWindowFeature
 from pyannote.pipeline.parameter import Categorical, ParamDict, Uniform
 
-from podium import weights
+from podium import heap, weights
 from podium.diarize import tuned
 from podium.diarize.clustering import HYPER_PARAMETERS, ClusteringSettings, SpeakerClustering
 from podium.diarize.embedding import (
@@ -100,6 +100,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
                                        max_similarity=Uniform(0.0, 1.0))
         # A speaker with less speech than this in all joins the nearest voice (`refine.fleeting_speakers`).
         self.min_speaker_seconds = Uniform(0.0, 10.0)
+        _compact_outputs(self._segmentation)
 
     def default_parameters(self) -> dict[str, Any]:
         return hyper_parameters(DiarizeOptions())
@@ -141,6 +142,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
             return output
         frames = file.get(FRAMES_KEY)
         split = self.split
+        heap.trim()
         # Without shared CAM++ frames there is nothing to split with.
         if split is not None and frames is not None:
             output = _split_mixed_speakers(output, self._embedding.model_, frames,
@@ -148,6 +150,16 @@ class _SharedFrameDiarization(SpeakerDiarization):
                                            self.segmentation.min_duration_off)
         return _absorb_fleeting_speakers(output, self.min_speaker_seconds, min_speakers or 1,
                                          self.segmentation.min_duration_off)
+
+    def get_segmentations(self, file: Any, hook: Any = None) -> SlidingWindowFeature:
+        segmentations = super().get_segmentations(file, hook=hook)
+        heap.trim()  # each step's temporaries are gone before the next, larger one
+        return segmentations
+
+    def reconstruct(self, segmentations: SlidingWindowFeature, hard_clusters: np.ndarray,
+                    count: SlidingWindowFeature) -> SlidingWindowFeature:
+        heap.trim()
+        return super().reconstruct(segmentations, hard_clusters, count)
 
     def get_embeddings(self, file: Any, binary_segmentations: SlidingWindowFeature,
                        exclude_overlap: bool = False, hook: Any = None) -> np.ndarray:
@@ -186,6 +198,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
             embeddings = chunk_embeddings(model, frames, starts, window.duration, masks,
                                           batch_size=8 * self.embedding_batch_size)
             short = self._own_audio_embeddings(model, file["waveform"][0], binary_segmentations, embeddings)
+        heap.trim()
         if self.training:
             file["training_cache/shared_embeddings"] = embeddings
             file["training_cache/short_embeddings"] = short
@@ -228,6 +241,22 @@ class _SharedFrameDiarization(SpeakerDiarization):
         mixed = embeddings.copy()
         mixed[chunks, speakers] = vectors
         return mixed
+
+
+def _compact_outputs(inference: Inference) -> None:
+    """Make `inference` keep a copy of each batch's output instead of the array torch returned.
+
+    pyannote keeps every batch's output until the end, and on glibc each one, allocated amid that
+    batch's temporaries, kept the heap from reusing their space: resident memory grew by about
+    2.6 MB per batch of 8 chunks, 0.7 GB over 3 hours of audio, for outputs of 5 MB an hour. With the
+    copy it stays flat (benchmarks/README.md, "Diarization memory on long recordings")."""
+    infer = inference.infer
+
+    def compact(chunks: torch.Tensor) -> Any:
+        outputs = infer(chunks)
+        return outputs.copy() if isinstance(outputs, np.ndarray) else outputs
+
+    inference.infer = compact  # type: ignore[method-assign]
 
 
 def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: torch.Tensor,
@@ -371,7 +400,7 @@ class Diarizer:
                 embedding_exclude_overlap=True, clustering="AgglomerativeClustering",
                 segmentation_step=self.options.segmentation_step,
                 segmentation_batch_size=self.options.segmentation_batch_size or _batch(self.device, 8, 32),
-                embedding_batch_size=self.options.embedding_batch_size or _batch(self.device, 4, 16),
+                embedding_batch_size=self.options.embedding_batch_size or _batch(self.device, 2, 16),
                 token=os.environ.get("HF_TOKEN"), shared_frames=self.options.shared_frames)
         self.pipeline.instantiate(hyper_parameters(self.options))
         self.pipeline.to(self.device)

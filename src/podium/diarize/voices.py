@@ -198,7 +198,9 @@ def _windows(frames: np.ndarray, settings: VoiceSettings) -> list[np.ndarray]:
 
 # Longer frame sets are embedded in pieces of this many frames (60 s), averaged: bounded memory.
 CLIP_PIECE_FRAMES = 3000
-CLIP_BATCH_SAMPLES = 48 * 16000  # audio per forward pass: 48 windows of 1 s
+# Audio per forward pass: CAM++'s activations grow with it (48 s, as before, put about 0.15 GB more
+# on the own-audio step's peak on a 1-hour file; no slower at 16 s).
+CLIP_BATCH_SAMPLES = 16 * 16000
 MIN_CLIP_SAMPLES = 1600  # sets shorter than 0.1 s embed as zero vectors (similar to nothing)
 
 
