@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 
 def trim() -> None:
-    """Return the heap's free pages to the system (about 0.1 ms)."""
+    """Return the heap's free pages to the system: about 0.1 ms, plus the page faults of taking
+    them back when the next step needs them."""
     malloc_trim = _malloc_trim()
     if malloc_trim is not None:
         malloc_trim(0)

@@ -75,6 +75,10 @@ class _NoPLDA(PLDA):
         pass
 
 
+# Below this much audio the steps' temporaries are small, and trimming the heap between them only
+# costs the page faults of taking the memory back (`heap.trim`).
+TRIM_FROM_SECONDS = 600.0
+
 # Where `get_embeddings` leaves the whole-file CAM++ frames for the speaker-splitting pass.
 FRAMES_KEY = "podium/campplus_frames"
 
@@ -101,6 +105,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
         # A speaker with less speech than this in all joins the nearest voice (`refine.fleeting_speakers`).
         self.min_speaker_seconds = Uniform(0.0, 10.0)
         _compact_outputs(self._segmentation)
+        self._trim_between_steps = True  # set per file by `apply`
 
     def default_parameters(self) -> dict[str, Any]:
         return hyper_parameters(DiarizeOptions())
@@ -135,6 +140,8 @@ class _SharedFrameDiarization(SpeakerDiarization):
     def apply(self, file: Any, num_speakers: int | None = None, min_speakers: int | None = None,
               max_speakers: int | None = None, hook: Callable[..., Any] | None = None,
               **kwargs: Any) -> DiarizeOutput:
+        waveform = file.get("waveform")
+        self._trim_between_steps = waveform is None or waveform.shape[-1] >= TRIM_FROM_SECONDS * SAMPLE_RATE
         output = super().apply(file, num_speakers=num_speakers, min_speakers=min_speakers,
                                max_speakers=max_speakers, hook=hook, **kwargs)
         # A given number of speakers is final.
@@ -142,7 +149,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
             return output
         frames = file.get(FRAMES_KEY)
         split = self.split
-        heap.trim()
+        self._trim_heap()
         # Without shared CAM++ frames there is nothing to split with.
         if split is not None and frames is not None:
             output = _split_mixed_speakers(output, self._embedding.model_, frames,
@@ -151,14 +158,19 @@ class _SharedFrameDiarization(SpeakerDiarization):
         return _absorb_fleeting_speakers(output, self.min_speaker_seconds, min_speakers or 1,
                                          self.segmentation.min_duration_off)
 
+    def _trim_heap(self) -> None:
+        """Hand one step's freed temporaries back before the next step (long inputs only)."""
+        if self._trim_between_steps:
+            heap.trim()
+
     def get_segmentations(self, file: Any, hook: Any = None) -> SlidingWindowFeature:
         segmentations = super().get_segmentations(file, hook=hook)
-        heap.trim()  # each step's temporaries are gone before the next, larger one
+        self._trim_heap()
         return segmentations
 
     def reconstruct(self, segmentations: SlidingWindowFeature, hard_clusters: np.ndarray,
                     count: SlidingWindowFeature) -> SlidingWindowFeature:
-        heap.trim()
+        self._trim_heap()
         return super().reconstruct(segmentations, hard_clusters, count)
 
     def get_embeddings(self, file: Any, binary_segmentations: SlidingWindowFeature,
@@ -198,7 +210,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
             embeddings = chunk_embeddings(model, frames, starts, window.duration, masks,
                                           batch_size=8 * self.embedding_batch_size)
             short = self._own_audio_embeddings(model, file["waveform"][0], binary_segmentations, embeddings)
-        heap.trim()
+        self._trim_heap()
         if self.training:
             file["training_cache/shared_embeddings"] = embeddings
             file["training_cache/short_embeddings"] = short
