@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from pyannote.audio.pipelines import SpeakerDiarization
+from pyannote.core import SlidingWindowFeature
 
 from podium.diarize import DiarizeOptions, Diarizer, tuned
-from podium.diarize.pipeline import hyper_parameters, split_settings
+from podium.diarize.pipeline import clustered_segmentations, hyper_parameters, split_settings
 from podium.media import load_audio
 
 pytestmark = pytest.mark.slow
@@ -52,6 +54,46 @@ def test_segmentation_keeps_its_own_copy_of_each_batch_output(diarizer: Diarizer
         expected = inference.conversion(inference.model(chunks)).numpy()
     assert outputs.shape == (2, 589, 3) and outputs.any()
     np.testing.assert_array_equal(outputs, expected)
+
+
+def test_16_bit_pcm_diarizes_exactly_as_its_floats(diarizer: Diarizer, shared_data: Path) -> None:
+    """`Audio.compact` hands the diarizer int16: each step converts its own piece, to the same floats."""
+    audio = load_audio(shared_data / "diarization" / "pyannote_sample.wav")
+    pcm = audio.compact().samples
+    assert pcm.dtype == np.int16
+    voices = np.stack([diarizer.embed(audio.samples[:80000])])  # enrollment reads the audio too
+    floats, compact = (diarizer.diarize(samples, voices=voices) for samples in (audio.samples, pcm))
+    assert compact.turns == floats.turns and compact.overlapping_turns == floats.overlapping_turns
+    assert compact.centroids.keys() == floats.centroids.keys()
+    for label, vector in floats.centroids.items():
+        np.testing.assert_array_equal(compact.centroids[label], vector)
+    np.testing.assert_array_equal(diarizer.embed(pcm[:80000]), voices[0])
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_reconstruction_matches_pyannotes_float64_one(diarizer: Diarizer, shared_data: Path,
+                                                      soft: bool) -> None:
+    """The float32 clustered segmentations give pyannote's own discrete diarization, exactly."""
+    samples = load_audio(shared_data / "diarization" / "pyannote_sample.wav").samples
+    pipeline = diarizer.pipeline
+    file = {"waveform": torch.from_numpy(samples)[None], "sample_rate": 16000, "uri": "sample"}
+    segmentations = pipeline.get_segmentations(file)
+    if soft:  # scores that are not 0/1 (a non-powerset segmentation model)
+        noise = np.random.default_rng(0).random(segmentations.data.shape, dtype=np.float32)
+        segmentations = SlidingWindowFeature(segmentations.data * noise, segmentations.sliding_window)
+    count = pipeline.speaker_count(segmentations, pipeline._segmentation.model.receptive_field,
+                                   warm_up=(0.0, 0.0))  # as pyannote's `apply`
+    rng = np.random.default_rng(1)
+    chunks, _, speakers = segmentations.data.shape
+    hard_clusters = rng.integers(0, 4, size=(chunks, speakers))
+    hard_clusters[rng.random((chunks, speakers)) < 0.2] = -2  # inactive local speakers
+    ours = pipeline.reconstruct(segmentations, hard_clusters, count)
+    theirs = SpeakerDiarization.reconstruct(pipeline, segmentations, hard_clusters, count)
+    assert ours.data.any()
+    assert [(w.start, w.duration, w.step) for w in (ours.sliding_window, theirs.sliding_window)] == \
+        [(theirs.sliding_window.start, theirs.sliding_window.duration, theirs.sliding_window.step)] * 2
+    np.testing.assert_array_equal(ours.data, theirs.data)
+    assert clustered_segmentations(segmentations, hard_clusters).data.dtype == np.float32
 
 
 def test_the_tuned_values_are_the_pipelines_hyper_parameters(diarizer: Diarizer) -> None:

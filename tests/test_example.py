@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import REPO
@@ -113,20 +114,38 @@ def test_enrollment_names_the_enrolled_voice_only(shared_data: Path) -> None:
     assert by_turn == ["Secretary-General"]  # the answer at 00:25
 
 
-def test_whisper_makes_way_for_diarization_on_long_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_whisper_makes_way_for_diarization_on_long_inputs(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
     """Before diarizing an input of RELEASE_WHISPER_SECONDS or more on a CPU, `run` lets the Whisper
     model go (10 minutes, default command: peak memory 1.73 -> 1.43 GB) and loads it again for the
-    next input; a shorter input keeps it. The transcript is the same either way."""
+    next input, and keeps audio it decoded as 16-bit PCM where that is exact; a shorter input keeps
+    both as they were, and so does Audio the caller hands in. The transcript is the same either way."""
     from podium import pipeline
     from podium.asr import AsrOptions
+    from podium.media import load_audio
 
     engine = Podium(TranscribeOptions(asr=AsrOptions(model="tiny.en")))
-    kept = engine.run(EXAMPLES / "briefing.mp4").transcript  # 45 s: short
-    assert engine._transcriber is not None
+    short = engine.run(EXAMPLES / "briefing.mp4")  # 45 s: short
+    assert engine._transcriber is not None and short.audio is not None
+    assert short.audio.samples.dtype == np.float32
     monkeypatch.setattr(pipeline, "RELEASE_WHISPER_SECONDS", 30.0)  # now the briefing counts as long
-    released = engine.run(EXAMPLES / "briefing.mp4").transcript
-    assert engine._transcriber is None
-    reloaded = engine.run(EXAMPLES / "briefing.mp4").transcript
-    assert kept is not None and released is not None and reloaded is not None
-    assert kept.segments == released.segments == reloaded.segments
-    assert len({s.speaker for s in kept.segments}) >= 2
+    long = engine.run(EXAMPLES / "briefing.mp4")
+    assert engine._transcriber is None and long.audio is not None
+    assert long.audio.samples.dtype == np.float32  # AAC at 22.05 kHz: not 16-bit PCM at 16 kHz
+    handed_in = engine.run(short.audio)
+    assert handed_in.audio is short.audio and short.audio.samples.dtype == np.float32
+    transcripts = [job.transcript for job in (short, long, handed_in)]
+    assert all(t is not None for t in transcripts)
+    kept, released, reloaded = (t.segments for t in transcripts if t is not None)
+    assert kept == released == reloaded
+    assert len({s.speaker for s in kept}) >= 2
+    # The same briefing as a 16-bit wav at 16 kHz: held as PCM, with the same transcript as its floats.
+    wav = tmp_path / "briefing.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", EXAMPLES / "briefing.mp4", "-ac", "1", "-ar", "16000",
+                    "-c:a", "pcm_s16le", wav], check=True)
+    as_pcm = engine.run(wav)
+    as_floats = engine.run(load_audio(wav))
+    assert as_pcm.audio is not None and as_pcm.audio.samples.dtype == np.int16
+    assert as_pcm.transcript is not None and as_floats.transcript is not None
+    assert as_pcm.transcript.segments == as_floats.transcript.segments
+    assert len({s.speaker for s in as_pcm.transcript.segments}) >= 2

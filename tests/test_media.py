@@ -15,8 +15,10 @@ from podium.errors import MediaError, PodiumWarning
 from podium.formats.rttm import read_turns
 from podium.media import (
     SAMPLE_RATE,
+    Audio,
     MediaOptions,
     audio_from_array,
+    float32_samples,
     load_audio,
     probe,
 )
@@ -264,3 +266,31 @@ def test_in_memory_nan_samples_are_fixed_on_a_copy() -> None:
     with pytest.warns(PodiumWarning, match="clip: 1 NaN or infinite sample replaced"):
         audio = audio_from_array(samples, SAMPLE_RATE, source="clip")
     assert np.isfinite(audio.samples).all() and np.isnan(samples[10])
+
+
+def test_compact_holds_16_bit_audio_as_pcm_and_gives_the_same_floats_back() -> None:
+    every_value = np.arange(-32768, 32768, dtype=np.int16)
+    floats = np.tile(every_value.astype(np.float32) / 32768, 20)  # > one conversion block
+    compact = Audio(floats, source="x.wav").compact()
+    assert compact.samples.dtype == np.int16 and compact.source == "x.wav"
+    assert compact.duration == Audio(floats).duration
+    np.testing.assert_array_equal(compact.samples, np.tile(every_value, 20))
+    back = float32_samples(compact.samples)
+    assert back.dtype == np.float32 and np.array_equal(back, floats)
+    assert compact.compact() is compact and float32_samples(floats) is floats
+
+
+@pytest.mark.parametrize("value", [0.5 / 32768, 1.0, 1e-6])
+def test_compact_keeps_floats_that_are_not_16_bit_pcm(value: float) -> None:
+    """Rounding would change them (1.0 is one step past int16's largest value): nothing is compacted."""
+    samples = np.zeros(3_000_000, dtype=np.float32)
+    samples[-1] = value  # in the last conversion block
+    audio = Audio(samples)
+    assert audio.compact() is audio
+
+
+def test_decoded_16_bit_wav_compacts_exactly(shared_data: Path) -> None:
+    audio = load_audio(shared_data / "diarization" / "pyannote_sample.wav")
+    compact = audio.compact()
+    assert compact.samples.dtype == np.int16
+    np.testing.assert_array_equal(float32_samples(compact.samples), audio.samples)

@@ -79,8 +79,8 @@ class CamPlusPlus(Model):
 
 def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int,
                 progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
-    """(T,) waveform -> (512, N) CAM++ frame features for the whole file, N = one per 20 ms, stored
-    as FRAME_STORAGE.
+    """(T,) waveform (float, or 16-bit PCM) -> (512, N) CAM++ frame features for the whole file, N =
+    one per 20 ms, stored as FRAME_STORAGE.
 
     Blocks of BLOCK_FRAMES fbank frames (+ context either side, trimmed afterwards) are mean-
     normalised on their own, as a 10 s chunk would be, and run through CAM++ in batches. Each
@@ -101,7 +101,7 @@ def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int,
     for first in range(0, len(starts), batch_size):
         batch_windows = windows[first:first + batch_size]
         audio = torch.stack([waveform[w * features.HOP:w * features.HOP + span] for w in batch_windows])
-        batch = features.fbank(audio)
+        batch = features.fbank(features.float_waveform(audio))
         batch = batch - batch.mean(dim=1, keepdim=True)
         frames = model.campplus.frames(batch)  # (b, 512, window/2)
         if result is None:  # every block but the last holds BLOCK_FRAMES / FRAME_STRIDE frames

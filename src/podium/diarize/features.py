@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from podium.media import SAMPLE_RATE
+from podium.media import PCM_SCALE, SAMPLE_RATE
 
 WINDOW = 400  # 25 ms
 HOP = 160  # 10 ms
@@ -23,6 +23,14 @@ NUM_MEL_BINS = 80
 PREEMPHASIS = 0.97
 LOW_FREQ = 20.0
 LOG_FLOOR = torch.finfo(torch.float32).eps
+
+
+def float_waveform(waveform: torch.Tensor) -> torch.Tensor:
+    """16-bit PCM (the compact form `Diarizer.diarize` accepts) as floats in [-1, 1], the same values
+    as `podium.media.float32_samples`; a float waveform is returned as it is."""
+    if waveform.dtype == torch.int16:
+        return waveform.float().div_(PCM_SCALE)
+    return waveform
 
 
 def num_frames(num_samples: int) -> int:

@@ -56,6 +56,7 @@ from podium.diarize.embedding import (
     frame_set_embeddings,
     short_solo_frame_sets,
 )
+from podium.diarize.features import float_waveform
 from podium.diarize.options import OFFLINE, OFFLINE_HINT, DiarizationResult, DiarizeOptions
 from podium.diarize.refine import SplitSettings, fleeting_speakers, split_mixed_speakers
 from podium.diarize.voices import clip_embed, extract_enrolled_voices
@@ -104,7 +105,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
                                        max_similarity=Uniform(0.0, 1.0))
         # A speaker with less speech than this in all joins the nearest voice (`refine.fleeting_speakers`).
         self.min_speaker_seconds = Uniform(0.0, 10.0)
-        _compact_outputs(self._segmentation)
+        _adapt_inference(self._segmentation)
         self._trim_between_steps = True  # set per file by `apply`
 
     def default_parameters(self) -> dict[str, Any]:
@@ -171,7 +172,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
     def reconstruct(self, segmentations: SlidingWindowFeature, hard_clusters: np.ndarray,
                     count: SlidingWindowFeature) -> SlidingWindowFeature:
         self._trim_heap()
-        return super().reconstruct(segmentations, hard_clusters, count)
+        return self.to_diarization(clustered_segmentations(segmentations, hard_clusters), count)
 
     def get_embeddings(self, file: Any, binary_segmentations: SlidingWindowFeature,
                        exclude_overlap: bool = False, hook: Any = None) -> np.ndarray:
@@ -255,8 +256,27 @@ class _SharedFrameDiarization(SpeakerDiarization):
         return mixed
 
 
-def _compact_outputs(inference: Inference) -> None:
-    """Make `inference` keep a copy of each batch's output instead of the array torch returned.
+def clustered_segmentations(segmentations: SlidingWindowFeature, hard_clusters: np.ndarray
+                            ) -> SlidingWindowFeature:
+    """What pyannote's `reconstruct` hands to `to_diarization`: (chunks, frames, clusters), each
+    cluster's activity in a chunk the max over the chunk's local speakers assigned to it, NaN where it
+    is absent. pyannote builds it in float64 as `nan * zeros`, two arrays of that size at once (2 x
+    0.16 GB for 3 hours and 16 clusters); the values are float32 segmentation scores and
+    `to_diarization` sums them into float32, so float32 here, filled in place, gives the same
+    diarization for a quarter of the memory."""
+    data = segmentations.data
+    num_clusters = int(np.max(hard_clusters)) + 1
+    clustered = np.full((*data.shape[:2], num_clusters), np.nan, dtype=np.float32)
+    for chunk, (clusters, scores) in enumerate(zip(hard_clusters, data, strict=True)):
+        for cluster in np.unique(clusters):
+            if cluster >= 0:  # -2: a local speaker left out of clustering (inactive)
+                clustered[chunk, :, cluster] = np.max(scores[:, clusters == cluster], axis=1)
+    return SlidingWindowFeature(clustered, segmentations.sliding_window)
+
+
+def _adapt_inference(inference: Inference) -> None:
+    """Make `inference` take 16-bit PCM chunks (as floats, one batch at a time) and keep a copy of
+    each batch's output instead of the array torch returned.
 
     pyannote keeps every batch's output until the end, and on glibc each one, allocated amid that
     batch's temporaries, kept the heap from reusing their space: resident memory grew by about
@@ -264,11 +284,11 @@ def _compact_outputs(inference: Inference) -> None:
     copy it stays flat (benchmarks/README.md, "Diarization memory on long recordings")."""
     infer = inference.infer
 
-    def compact(chunks: torch.Tensor) -> Any:
-        outputs = infer(chunks)
+    def adapted(chunks: torch.Tensor) -> Any:
+        outputs = infer(float_waveform(chunks))
         return outputs.copy() if isinstance(outputs, np.ndarray) else outputs
 
-    inference.infer = compact  # type: ignore[method-assign]
+    inference.infer = adapted  # type: ignore[method-assign]
 
 
 def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: torch.Tensor,
@@ -398,7 +418,9 @@ def _without_overlap(masks: np.ndarray, min_frames: int) -> np.ndarray:
 
 
 class Diarizer:
-    """Loads the models once; `diarize` and `embed` take 16 kHz mono float32 samples."""
+    """Loads the models once; `diarize` and `embed` take 16 kHz mono samples: float32 in [-1, 1], or
+    int16 PCM (`podium.media.Audio.compact`), which the shared-frame path converts a piece at a time,
+    so a long recording is held at half the size."""
 
     def __init__(self, options: DiarizeOptions | None = None) -> None:
         self.options = options or DiarizeOptions()
@@ -423,6 +445,8 @@ class Diarizer:
         the speakers found, so that a voice merged into another speaker gets its own turns back.
         `hook("diarize", seconds done, seconds in all)` hears the progress, ending at the total."""
         waveform = _as_waveform(samples)
+        if not self._reads_pcm():
+            waveform = float_waveform(waveform)
         seconds = len(samples) / SAMPLE_RATE
         progress = None if hook is None else _SecondsOfAudio(hook, seconds)
         with warnings.catch_warnings(), torch.inference_mode():
@@ -449,10 +473,16 @@ class Diarizer:
 
     def embed(self, samples: np.ndarray) -> np.ndarray:
         """One unit-norm embedding for a whole clip (for enrollment): every frame counts."""
-        waveform = _as_waveform(samples).to(self.device)
+        waveform = float_waveform(_as_waveform(samples)).to(self.device)
         with torch.inference_mode():
             vector = self.pipeline._embedding(waveform[None, None])[0]
         return _unit(vector)
+
+    def _reads_pcm(self) -> bool:
+        """Whether every step reads the waveform through podium's code, which takes 16-bit PCM; with
+        another embedding model or without shared frames, pyannote's embedding step needs floats."""
+        model = getattr(self.pipeline._embedding, "model_", None)
+        return self.pipeline.shared_frames and isinstance(model, CamPlusPlus)
 
 
 # The stage name `Diarizer.diarize` reports its progress under (`podium.pipeline.STAGES`).
@@ -535,6 +565,7 @@ def _batch(device: torch.device, cpu: int, cuda: int) -> int:
 
 
 def _as_waveform(samples: np.ndarray) -> torch.Tensor:
+    """A (T,) tensor sharing `samples`' memory: int16 PCM stays int16, anything else becomes float32."""
     array = np.asarray(samples)
     if array.ndim != 1:
         raise PodiumError(f"diarization needs mono samples (a 1-D array), got shape {array.shape}")
@@ -542,6 +573,8 @@ def _as_waveform(samples: np.ndarray) -> torch.Tensor:
     if array.size < SAMPLE_RATE // 10:
         seconds = array.size / SAMPLE_RATE
         raise MediaError(f"audio too short to diarize ({seconds:.3f} s; need at least 0.1 s)")
+    if array.dtype == np.int16:
+        return torch.from_numpy(np.ascontiguousarray(array))
     if not np.all(np.isfinite(array)):
         raise MediaError("audio samples contain NaN or infinity")
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))

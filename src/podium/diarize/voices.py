@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from podium.media import float32_samples
 from podium.speakers import DEFAULT_THRESHOLD, one_to_one
 
 if TYPE_CHECKING:
@@ -211,12 +212,12 @@ def clip_embed(model: CamPlusPlus, samples: np.ndarray) -> Embed:
     import torch
 
     device = next(model.parameters()).device
-    audio = np.asarray(samples, dtype=np.float32)
+    audio = np.asarray(samples)  # float32, or int16 PCM: each clip is converted as it is cut out
     offsets = np.arange(FRAME_SAMPLES)
 
     def clip(indices: np.ndarray) -> np.ndarray:
         positions = (np.sort(np.asarray(indices, dtype=np.int64))[:, None] * FRAME_SAMPLES + offsets).ravel()
-        return audio[positions[positions < audio.size]]
+        return float32_samples(audio[positions[positions < audio.size]]).astype(np.float32, copy=False)
 
     def samples_of(indices: np.ndarray) -> int:
         """len(clip(indices)), without cutting the audio out."""
