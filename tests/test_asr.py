@@ -173,6 +173,17 @@ def test_audible_regions_skip_only_silence() -> None:
     assert at_most([(0.0, 75.0)], 30.0) == [(0.0, 25.0), (25.0, 50.0), (50.0, 75.0)]
 
 
+@pytest.mark.parametrize("batch_size", [0, 4])
+def test_without_vad_a_clip_whose_length_is_not_whole_milliseconds_decodes(batch_size: int) -> None:
+    """1.5396875 s of sound to its last sample: its audible region was rounded to end at 1.54 s,
+    past the audio, and faster-whisper's batched pipeline failed an assertion on it."""
+    clip = load_audio(REPO / "examples" / "enroll" / "secretary-general.wav").samples[:24635]
+    regions = audible_regions(clip)
+    assert regions[-1][1] == len(clip) / 16000 and at_most(regions, 30.0)[-1][1] == len(clip) / 16000
+    transcriber = Transcriber(AsrOptions(model="tiny.en", vad=False, batch_size=batch_size))
+    assert transcriber.transcribe(clip).segments  # words, and no AssertionError
+
+
 # --- long recordings in pieces -------------------------------------------------------------------
 
 def test_a_recording_up_to_the_piece_length_is_one_piece() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -264,8 +265,10 @@ def audible_regions(samples: np.ndarray) -> list[tuple[float, float]]:
     breaks = np.flatnonzero(np.diff(loud) * FRAME > AUDIBLE_GAP)
     firsts, lasts = loud[np.r_[0, breaks + 1]], loud[np.r_[breaks, loud.size - 1]]
     duration = len(samples) / SAMPLE_RATE
+    # Rounded to the millisecond, but never past the end: faster-whisper's batched pipeline asserts
+    # that its clips add up to no more than the audio (a 1.5396875 s clip ending at "1.54" crashed it).
     return [(round(max(0.0, float(first) * FRAME - AUDIBLE_PAD), 3),
-             round(min(duration, float(last + 1) * FRAME + AUDIBLE_PAD), 3))
+             min(duration, round(float(last + 1) * FRAME + AUDIBLE_PAD, 3)))
             for first, last in zip(firsts, lasts, strict=True)]
 
 
@@ -275,7 +278,8 @@ def at_most(regions: Sequence[tuple[float, float]], seconds: float) -> list[tupl
     for start, end in regions:
         count = max(1, int(np.ceil((end - start) / seconds - 1e-9)))
         step = (end - start) / count
-        pieces += [(round(start + i * step, 3), round(start + (i + 1) * step, 3)) for i in range(count)]
+        edges = [round(start + i * step, 3) for i in range(count)] + [end]  # the region's own end
+        pieces += list(itertools.pairwise(edges))
     return pieces
 
 

@@ -29,6 +29,7 @@ from podium.options import option
 # this constant on machines without it (the GPU check, scripts/gpu_check.py).
 SAMPLE_RATE = 16000
 _BYTES_PER_SAMPLE = 4  # float32
+PCM_SCALE = 32768.0  # int16 full scale: ffmpeg's float sample for 16-bit PCM x is x / PCM_SCALE
 _READ_CHUNK = 1 << 20  # bytes asked of the pipe per read; the kernel hands back at most a pipe's worth
 _CHECK_CHUNK = 1 << 20  # samples checked for NaN at a time, so the check needs no file-sized mask
 _FFMPEG_MISSING = ("{tool} not found: install it with `sudo apt-get install ffmpeg` (Debian/Ubuntu) "
@@ -95,10 +96,6 @@ class Audio:
                 return self
             pcm[first:first + len(block)] = block
         return Audio(pcm, self.sample_rate, self.source)
-
-
-# int16 full scale: ffmpeg's float sample for 16-bit PCM x is x / PCM_SCALE.
-PCM_SCALE = 32768.0
 
 
 def float32_samples(samples: np.ndarray) -> np.ndarray:
