@@ -174,13 +174,21 @@ class _SharedFrameDiarization(SpeakerDiarization):
         self._trim_heap()
         return self.to_diarization(clustered_segmentations(segmentations, hard_clusters), count)
 
+    @property
+    def embeds_from_shared_frames(self) -> bool:
+        """Whether the embedding step is podium's (CAM++ over the file once, `file_frames`), which
+        also reads 16-bit PCM; with another embedding model or without shared frames it is
+        pyannote's, which hands crops of the waveform to the model as they are, so `Diarizer`
+        gives that path floats."""
+        return self.shared_frames and isinstance(getattr(self._embedding, "model_", None), CamPlusPlus)
+
     def get_embeddings(self, file: Any, binary_segmentations: SlidingWindowFeature,
                        exclude_overlap: bool = False, hook: Any = None) -> np.ndarray:
-        model = getattr(self._embedding, "model_", None)
         self.clustering.count_from = None
-        if not (self.shared_frames and isinstance(model, CamPlusPlus)):
+        if not self.embeds_from_shared_frames:
             return super().get_embeddings(file, binary_segmentations, exclude_overlap=exclude_overlap,
                                           hook=hook)
+        model = cast(CamPlusPlus, self._embedding.model_)
         # While tuning (`training`), segmentations are cached per file and so are these embeddings:
         # clustering, speaker_split and min_duration_off trials then only re-cluster. The short pairs'
         # embeddings are cached as the first trial made them: later `short_turns` values only switch
@@ -445,7 +453,7 @@ class Diarizer:
         the speakers found, so that a voice merged into another speaker gets its own turns back.
         `hook("diarize", seconds done, seconds in all)` hears the progress, ending at the total."""
         waveform = _as_waveform(samples)
-        if not self._reads_pcm():
+        if not self.pipeline.embeds_from_shared_frames:
             waveform = float_waveform(waveform)
         seconds = len(samples) / SAMPLE_RATE
         progress = None if hook is None else _SecondsOfAudio(hook, seconds)
@@ -477,12 +485,6 @@ class Diarizer:
         with torch.inference_mode():
             vector = self.pipeline._embedding(waveform[None, None])[0]
         return _unit(vector)
-
-    def _reads_pcm(self) -> bool:
-        """Whether every step reads the waveform through podium's code, which takes 16-bit PCM; with
-        another embedding model or without shared frames, pyannote's embedding step needs floats."""
-        model = getattr(self.pipeline._embedding, "model_", None)
-        return self.pipeline.shared_frames and isinstance(model, CamPlusPlus)
 
 
 # The stage name `Diarizer.diarize` reports its progress under (`podium.pipeline.STAGES`).
