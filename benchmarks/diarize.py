@@ -97,7 +97,7 @@ def previous_diarizer() -> Diarizer:
     """The same models with podium 0.1.0's clustering, for a side-by-side row."""
     diarizer = Diarizer(DiarizeOptions(device="cpu"))
     diarizer.pipeline.clustering = SpeakerClustering(PREVIOUS.clustering)
-    diarizer.pipeline.split = replace(split_settings(), max_similarity=PREVIOUS.split_similarity)
+    diarizer.pipeline.split = replace(split_settings(), min_margin=PREVIOUS.split_margin)
     diarizer.pipeline.short_share = PREVIOUS.short_share
     diarizer.pipeline.instantiate({"min_speaker_seconds": PREVIOUS.min_speaker_seconds})
     return diarizer

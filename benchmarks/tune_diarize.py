@@ -13,7 +13,7 @@ podium 0.1.0's clustering and today's defaults on N press briefings stitched fro
 (telephone band), where everyone but the main speaker talks 0.5-2 s at a time.
 
     .venv/bin/python benchmarks/tune_diarize.py [--methods ahc,spectral,vbx] [--cache FILE]
-                                                [--oracle] [--stitched N] [--fleeting]
+                                                [--oracle] [--stitched N] [--fleeting] [--split]
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def source(file_id: str) -> str:
 @dataclass(frozen=True)
 class Candidate:
     clustering: ClusteringSettings
-    split_similarity: float | None  # None: no speaker-splitting pass
+    split_margin: float | None  # `tuned.SPLIT_MIN_MARGIN`; None: no speaker-splitting pass
     short_share: float = tuned.SHORT_MAX_SHARE  # 0: every pair pooled from the shared frames (0.1.0)
     min_speaker_seconds: float = tuned.MIN_SPEAKER_SECONDS  # 0: every speaker found is kept (0.1.0)
 
@@ -112,7 +112,7 @@ class Candidate:
     def name(self) -> str:
         c = self.clustering
         parts = [c.method, f"thr={c.threshold:g}", f"ratio={c.min_active_ratio:g}",
-                 f"keep={c.keep_distance}", f"split={self.split_similarity}", f"short={self.short_share:g}",
+                 f"keep={c.keep_distance}", f"split={self.split_margin}", f"short={self.short_share:g}",
                  f"min_speaker={self.min_speaker_seconds:g}"]
         if c.method == "vbx":
             parts += [f"Fa={c.vbx_fa:g}", f"Fb={c.vbx_fb:g}"]
@@ -130,8 +130,7 @@ def prepare(diarizer: Diarizer, references: list[DiarFile]) -> dict[str, dict]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pipeline(file)
-        file.pop("waveform")
-        files[reference.id] = file
+        files[reference.id] = file  # with its waveform, which the speaker-splitting pass reads
     return files
 
 
@@ -153,8 +152,8 @@ def diarize_cached(diarizer: Diarizer, file: dict, candidate: Candidate, **hints
     pipeline.clustering = SpeakerClustering(candidate.clustering)
     pipeline.short_share = candidate.short_share
     pipeline.instantiate({"min_speaker_seconds": candidate.min_speaker_seconds})
-    pipeline.split = (None if candidate.split_similarity is None
-                      else replace(split_settings(), max_similarity=candidate.split_similarity))
+    pipeline.split = (None if candidate.split_margin is None
+                      else replace(split_settings(), min_margin=candidate.split_margin))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pipeline.apply(file, **hints).speaker_diarization
@@ -303,11 +302,14 @@ def oracle(diarizer: Diarizer, files: dict[str, dict], references: dict[str, Dia
     return scores
 
 
-# podium 0.1.0: pyannote's clustering rule (2 s alone to be clustered, small clusters always merge)
-# and the speaker-splitting pass at 0.40.
-PREVIOUS = Candidate(ClusteringSettings(method="ahc", threshold=0.45, min_active_ratio=0.2), 0.40, 0.0, 0.0)
+# podium 0.1.0's clustering: pyannote's rule (2 s alone to be clustered, small clusters always merge).
+# (0.1.0's speaker-splitting pass, which compared two halves as wholes, is gone: today's runs here.)
+PREVIOUS = Candidate(ClusteringSettings(method="ahc", threshold=0.45, min_active_ratio=0.2),
+                     tuned.SPLIT_MIN_MARGIN, 0.0, 0.0)
 # The values `--fleeting` cross-validates for `tuned.MIN_SPEAKER_SECONDS`, at today's other defaults.
 MIN_SPEAKER_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+# The values `--split` cross-validates for `tuned.SPLIT_MIN_MARGIN` (None: no splitting pass).
+SPLIT_MARGIN_GRID = (None, 0.06, 0.10, 0.14, 0.18, 0.22, 0.26)
 
 
 def stitched(diarizer: Diarizer, count: int, candidates: list[Candidate]) -> None:
@@ -354,11 +356,11 @@ def grid(methods: Iterable[str]) -> list[Candidate]:
     for method in methods:
         if method == "ahc":
             for threshold, ratio, keep, split in itertools.product(
-                    (0.4, 0.45, 0.5), (0.1, 0.2), (None, 0.5, 0.6), (0.4, 0.5, 0.55)):
+                    (0.4, 0.45, 0.5), (0.1, 0.2), (None, 0.5, 0.6), (tuned.SPLIT_MIN_MARGIN,)):
                 candidates.append(Candidate(ClusteringSettings(
                     method="ahc", threshold=threshold, min_active_ratio=ratio, keep_distance=keep), split))
         elif method == "spectral":
-            for ratio, split in itertools.product((0.1, 0.2), (0.4, 0.55)):
+            for ratio, split in itertools.product((0.1, 0.2), (tuned.SPLIT_MIN_MARGIN,)):
                 settings = ClusteringSettings(method="spectral", min_active_ratio=ratio)
                 candidates.append(Candidate(settings, split))
     return candidates
@@ -379,7 +381,7 @@ def run(args: argparse.Namespace, report: Callable[[str, dict[str, Score]], None
     print(f"{'':<34} {'source':<16} {POOLED_HEADER}")
     if args.oracle:
         report("oracle clustering (a bound)", oracle(diarizer, files, references))
-    today = Candidate(clustering_settings(DiarizeOptions()), split_settings().max_similarity)
+    today = Candidate(clustering_settings(DiarizeOptions()), split_settings().min_margin)
     if args.stitched:
         stitched(diarizer, args.stitched, [PREVIOUS, today])
     if args.fleeting:
@@ -388,10 +390,16 @@ def run(args: argparse.Namespace, report: Callable[[str, dict[str, Score]], None
         for candidate in fleeting:
             report(f"min speaker {candidate.min_speaker_seconds:g} s", table[candidate.name])
         cross_validate("min speaker seconds", table, report)
+    if args.split:
+        splits = [replace(today, split_margin=margin) for margin in SPLIT_MARGIN_GRID]
+        table = score_candidates(diarizer, files, references, splits)
+        for candidate in splits:
+            report(f"split margin {candidate.split_margin}", table[candidate.name])
+        cross_validate("split margin", table, report)
     for method in (m for m in methods if m != "vbx"):
         cross_validate(method, score_candidates(diarizer, files, references, grid([method])), report)
     if "vbx" in methods:
-        base = Candidate(ClusteringSettings(method="vbx"), split_settings().max_similarity)
+        base = Candidate(ClusteringSettings(method="vbx"), split_settings().min_margin)
         held_out, chosen = vbx_by_source(diarizer, files, references, base)
         report("vbx: leave-one-source-out CV", held_out)
         for name, count in sorted(_count(chosen.values()).items(), key=lambda x: -x[1]):
@@ -428,6 +436,8 @@ def main() -> None:
                         help="also score N stitched press briefings (0.1.0's clustering vs the defaults)")
     parser.add_argument("--fleeting", action="store_true",
                         help="also cross-validate the least speech a speaker may have (min_speaker_seconds)")
+    parser.add_argument("--split", action="store_true",
+                        help="also cross-validate the speaker-splitting pass's margin (split_margin)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = parser.parse_args()
     if args.threads:

@@ -104,6 +104,7 @@ def test_the_tuned_values_are_the_pipelines_hyper_parameters(diarizer: Diarizer)
     assert parameters["clustering"]["threshold"] == tuned.CLUSTERING_THRESHOLD
     assert parameters["short_turns"]["max_share"] == tuned.SHORT_MAX_SHARE
     assert parameters["speaker_split"]["max_similarity"] == tuned.SPLIT_MAX_SIMILARITY
+    assert parameters["speaker_split"]["min_margin"] == tuned.SPLIT_MIN_MARGIN
     assert parameters["segmentation"]["min_duration_off"] == tuned.MIN_DURATION_OFF
     assert parameters["min_speaker_seconds"] == tuned.MIN_SPEAKER_SECONDS
     assert pipeline.split == split_settings()
@@ -124,5 +125,7 @@ def test_tuning_goes_through_instantiate() -> None:
     assert pipeline.parameters(instantiated=True)["speaker_split"]["max_similarity"] == 0.45
     pipeline.short_share = 0.2
     assert pipeline.parameters(instantiated=True)["short_turns"]["max_share"] == 0.2
-    assert np.isclose(pipeline.parameters(instantiated=True)["speaker_split"]["hop"],
-                      split_settings().hop_frames * 0.02)
+    assert np.isclose(pipeline.parameters(instantiated=True)["speaker_split"]["min_run"],
+                      split_settings().min_run_frames * 0.02)
+    pipeline.split = replace(split_settings(), min_margin=0.2)
+    assert pipeline.parameters(instantiated=True)["speaker_split"]["min_margin"] == 0.2

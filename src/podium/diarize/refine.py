@@ -2,15 +2,21 @@
 
 segmentation-3.0 sometimes tracks two people as one local speaker across its 10 s window (on the
 AMI excerpts of ../shared/data it does so in four of six chunks: a chunk's "speaker" is 46-69% one
-person). pyannote then embeds the blend, and no clustering threshold can separate the two again.
-This pass looks inside each speaker instead: it embeds short windows of the speaker's solo speech,
-splits them in two (k-means), and keeps the split when the two halves, each embedded as a whole,
-sound like different people (cosine similarity below `tuned.SPLIT_MAX_SIMILARITY`, which sits in the
-gap between same- and different-speaker scores). A half that sounds like another existing speaker
-joins that one instead of becoming a new speaker.
+person; on three of the bank calls it tracks the agent and the caller as one for most of the call).
+pyannote then embeds the blend, and no clustering threshold can separate the two again. This pass
+looks inside each speaker instead: it embeds short windows of the speaker's solo speech, each cut
+from one stretch of speech so that no window holds two turns, splits them in two (k-means), and
+keeps the split when the windows of each half sound alike more than they sound like the other
+half's (mean cosine similarity within the less coherent half, minus the mean across halves, at
+least `tuned.SPLIT_MIN_MARGIN`). A half that sounds like another existing speaker (similarity of the
+whole half at least `tuned.SPLIT_MAX_SIMILARITY`) joins that one instead of becoming a new speaker.
+The decision is made on at most `max_windows` windows spread over the speaker (the cost of a long
+speaker is bounded); copies of one stretch of audio count once in it.
 
-Pure over plain arrays: activity is a (frames, speakers) boolean matrix and `embed` maps lists of
-frame indices to unit-norm embeddings, so the pipeline passes CAM++ and tests pass anything.
+Pure over plain arrays: activity is a (frames, speakers) boolean matrix; `embed` maps lists of
+frame indices to unit-norm embeddings, and `embed_windows` does so for the short windows (the
+pipeline passes CAM++ on whole-file frames for the first and on each window's own audio for the
+second; tests pass anything).
 
 `fleeting_speakers`, the last pass, folds "speakers" left with a fraction of a second of speech in
 the whole recording into the nearest voice (pure over durations and centroids).
@@ -26,14 +32,21 @@ from sklearn.cluster import KMeans
 
 # frame index arrays -> (len(list), dim) unit-norm embeddings, one per array.
 Embed = Callable[[list[np.ndarray]], np.ndarray]
+# Two windows this alike are one stretch of audio heard twice: 1.4 s windows of different speech of
+# one person score at most 0.79 on CAM++ (two minutes each of three shared voices); copies in a
+# looped file score 0.99 and above.
+DUPLICATE_SIMILARITY = 0.97
 
 
 @dataclass(frozen=True)
 class SplitSettings:
-    window_frames: int  # short windows that vote for one half or the other
-    hop_frames: int
+    window_frames: int  # length of the windows of solo speech that are clustered into two halves
+    min_run_frames: int  # stretches of solo speech shorter than this are too short to window
     min_part_frames: int  # each half needs this much solo speech to count as a speaker
-    max_similarity: float  # halves less similar than this are different people
+    min_margin: float  # within-half minus across-half window similarity that makes two voices
+    max_similarity: float  # a half at least this similar to another speaker joins that one
+    max_windows: int = 32  # windows embedded to decide a split (evenly spread over the speaker)
+    length_step_frames: int = 10  # window lengths are multiples of this, so that they batch
     max_speakers: int | None = None
     max_moves: int = 32  # a bound, in case halves keep trading places between two speakers
 
@@ -45,23 +58,27 @@ class Move:
     target: int  # an existing speaker or a new column of the activity matrix
 
 
-def split_mixed_speakers(activity: np.ndarray, embed: Embed, settings: SplitSettings
-                         ) -> tuple[np.ndarray, list[Move]]:
+def split_mixed_speakers(activity: np.ndarray, embed: Embed, settings: SplitSettings,
+                         embed_windows: Embed | None = None) -> tuple[np.ndarray, list[Move]]:
     """Return the new activity matrix (extra columns for new speakers) and the moves made.
 
     Only frames where exactly one speaker is active move; overlapped speech keeps its labels.
     A speaker that was split is examined again (it may hold a third voice), up to `max_speakers`.
+    `embed_windows` embeds the short windows (default: `embed`).
     """
     activity = np.asarray(activity, dtype=bool).copy()
     moves: list[Move] = []
     pending = list(range(activity.shape[1]))
+    # A speaker examined again after a split is cut into the same windows where its speech did not
+    # change: each window is embedded once.
+    embed_windows = _remembered(embed_windows or embed)
     while pending and len(moves) < settings.max_moves:
         speaker = pending.pop(0)
         solo = activity.sum(axis=1) == 1
-        half = _separable_half(np.flatnonzero(activity[:, speaker] & solo), embed, settings)
-        if half is None:
+        frames = _separable_half(np.flatnonzero(activity[:, speaker] & solo), embed_windows, settings)
+        if frames is None:
             continue
-        frames, vector = half
+        vector = embed([frames])[0]
         target = _matching_speaker(activity, solo, speaker, vector, embed, settings.max_similarity)
         if target is None:
             if settings.max_speakers is not None and activity.shape[1] >= settings.max_speakers:
@@ -75,30 +92,95 @@ def split_mixed_speakers(activity: np.ndarray, embed: Embed, settings: SplitSett
     return activity, moves
 
 
-def _separable_half(frames: np.ndarray, embed: Embed, settings: SplitSettings
-                    ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The smaller half of `frames` and its embedding, when the two halves are different voices."""
+def _remembered(embed: Embed) -> Embed:
+    """`embed`, computing each distinct frame set once."""
+    known: dict[bytes, np.ndarray] = {}
+
+    def remembered(index_sets: list[np.ndarray]) -> np.ndarray:
+        if not index_sets:
+            return embed(index_sets)
+        keys = [np.asarray(indices, dtype=np.int64).tobytes() for indices in index_sets]
+        missing = {key: indices for key, indices in zip(keys, index_sets, strict=True) if key not in known}
+        if missing:
+            known.update(zip(missing, embed(list(missing.values())), strict=True))
+        return np.stack([known[key] for key in keys])
+    return remembered
+
+
+def solo_windows(frames: np.ndarray, settings: SplitSettings) -> list[np.ndarray]:
+    """`frames` (sorted indices) cut into windows that never span a gap: each stretch of consecutive
+    frames of at least `min_run_frames` is cut into equal windows of about `window_frames`, each a
+    multiple of `length_step_frames` long (the stretch's last few frames are left out)."""
+    step = settings.length_step_frames
+    windows: list[np.ndarray] = []
+    for run in np.split(frames, np.flatnonzero(np.diff(frames) > 1) + 1):
+        if run.size < max(settings.min_run_frames, step):
+            continue
+        count = max(1, round(run.size / settings.window_frames))
+        length = max(step, run.size // count // step * step)
+        windows.extend(run[first:first + length] for first in range(0, length * (run.size // length), length))
+    return windows
+
+
+def two_voices(vectors: np.ndarray, min_margin: float) -> np.ndarray | None:
+    """Labels (0/1) splitting unit-norm window embeddings in two voices, or None when they are one.
+
+    Two voices when each k-means half has two windows or more, and the mean similarity of the windows
+    within the less coherent half exceeds the mean similarity across halves by `min_margin`. Copies
+    (windows at least `DUPLICATE_SIMILARITY` alike: the same audio heard again, as a rebroadcast
+    clip or a looped file) count once: a half of copies is perfectly coherent without being a voice."""
+    unique = _distinct(vectors)
+    if unique.size < 4:
+        return None
+    distinct = vectors[unique]
+    labels = KMeans(n_clusters=2, n_init=4, random_state=0).fit_predict(distinct)
+    halves = [labels == 0, labels == 1]
+    if min(int(half.sum()) for half in halves) < 2:
+        return None
+    similarities = distinct @ distinct.T
+    others = ~np.eye(len(distinct), dtype=bool)
+    within = min(float(similarities[np.outer(half, half) & others].mean()) for half in halves)
+    across = float(similarities[np.outer(halves[0], halves[1])].mean())
+    if within - across < min_margin:
+        return None
+    return labels[np.argmax(vectors @ distinct.T, axis=1)]  # each copy with the window it copies
+
+
+def _distinct(vectors: np.ndarray) -> np.ndarray:
+    """Indices of the rows of `vectors` that are not copies of an earlier kept row."""
+    kept: list[int] = []
+    for row in range(len(vectors)):
+        if not kept or float(np.max(vectors[kept] @ vectors[row])) < DUPLICATE_SIMILARITY:
+            kept.append(row)
+    return np.array(kept, dtype=int)
+
+
+def _separable_half(frames: np.ndarray, embed_windows: Embed, settings: SplitSettings) -> np.ndarray | None:
+    """The frames of the smaller half of `frames`, when the two halves are different voices.
+
+    The decision is made on at most `max_windows` windows; only when it is a split are the rest
+    embedded, each joining the half whose centroid it is nearest."""
     if frames.size < 2 * settings.min_part_frames:
         return None
-    # Windows slide over the speaker's solo frames as one sequence (pauses and others' turns cut out).
-    starts = range(0, frames.size - settings.window_frames + 1, settings.hop_frames)
-    windows = [frames[s:s + settings.window_frames] for s in starts]
-    if len(windows) < 4:
+    windows = solo_windows(frames, settings)
+    sample = np.unique(np.linspace(0, len(windows) - 1, min(len(windows), settings.max_windows)).round()
+                       .astype(int)) if windows else np.zeros(0, dtype=int)
+    vectors = embed_windows([windows[i] for i in sample]) if sample.size else np.zeros((0, 0))
+    labels = two_voices(vectors, settings.min_margin)
+    if labels is None:
         return None
-    labels = KMeans(n_clusters=2, n_init=4, random_state=0).fit_predict(embed(windows))
-    votes = np.zeros((frames.size, 2))
-    for start, label in zip(starts, labels, strict=True):
-        votes[start:start + settings.window_frames, label] += 1
-    # Frames take the half most of their windows voted for (ties and unvoted tail frames stay).
-    decided = votes[:, 0] != votes[:, 1]
-    parts = [frames[decided & (votes.argmax(axis=1) == half)] for half in (0, 1)]
+    if sample.size < len(windows):
+        centroids = np.stack([vectors[labels == half].mean(axis=0) for half in (0, 1)])
+        rest = np.setdiff1d(np.arange(len(windows)), sample)
+        all_labels = np.zeros(len(windows), dtype=int)
+        all_labels[sample] = labels
+        all_labels[rest] = np.argmax(embed_windows([windows[i] for i in rest]) @ centroids.T, axis=1)
+        labels = all_labels
+    parts = [np.concatenate([w for w, label in zip(windows, labels, strict=True) if label == half])
+             for half in (0, 1)]
     if min(part.size for part in parts) < settings.min_part_frames:
         return None
-    vectors = embed(parts)
-    if float(vectors[0] @ vectors[1]) >= settings.max_similarity:
-        return None
-    smaller = int(parts[1].size < parts[0].size)
-    return parts[smaller], vectors[smaller]
+    return min(parts, key=lambda part: part.size)
 
 
 def _matching_speaker(activity: np.ndarray, solo: np.ndarray, speaker: int, vector: np.ndarray,

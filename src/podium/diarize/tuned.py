@@ -35,9 +35,12 @@ MIN_SPEAKER_SECONDS = 0.75
 # Gaps shorter than this between turns of one speaker are filled (seconds).
 MIN_DURATION_OFF = 0.2
 
-# Splitting speakers that hold two voices (`podium.diarize.refine`); durations in seconds. Halves
-# less similar than SPLIT_MAX_SIMILARITY (cosine of CAM++ embeddings) are different people.
+# Splitting speakers that hold two voices (`podium.diarize.refine`); durations in seconds. A speaker
+# splits when its windows form two groups whose within-group similarity exceeds the across-group one
+# by SPLIT_MIN_MARGIN (CAM++ on each window's own audio); a half at least SPLIT_MAX_SIMILARITY like
+# another speaker (cosine of CAM++ embeddings) joins that speaker.
 SPLIT_WINDOW = 1.5
-SPLIT_HOP = 0.75
+SPLIT_MIN_RUN = 0.5
 SPLIT_MIN_PART = 2.0
+SPLIT_MIN_MARGIN = 0.10
 SPLIT_MAX_SIMILARITY = 0.55
