@@ -45,7 +45,7 @@ class SplitSettings:
     min_part_frames: int  # each half needs this much solo speech to count as a speaker
     min_margin: float  # within-half minus across-half window similarity that makes two voices
     max_similarity: float  # a half at least this similar to another speaker joins that one
-    max_windows: int = 32  # windows embedded to decide a split (evenly spread over the speaker)
+    max_windows: int = 24  # windows embedded to decide a split, spread over the speaker (16 lost DER)
     length_step_frames: int = 10  # window lengths are multiples of this, so that they batch
     max_speakers: int | None = None
     max_moves: int = 32  # a bound, in case halves keep trading places between two speakers
