@@ -79,6 +79,10 @@ class _NoPLDA(PLDA):
 # Below this much audio the steps' temporaries are small, and trimming the heap between them only
 # costs the page faults of taking the memory back (`heap.trim`).
 TRIM_FROM_SECONDS = 600.0
+# Audio per CAM++ pass over the splitting pass's windows: at the default 16 s it raised the
+# 10-minute file's diarization peak by 0.16 GB (1.34 -> 1.50 GB), at 6 s not at all, for the same
+# time (benchmarks/README.md, "Two voices in one speaker").
+SPLIT_BATCH_SAMPLES = 6 * SAMPLE_RATE
 
 # Where `get_embeddings` leaves the whole-file CAM++ frames for the speaker-splitting pass.
 FRAMES_KEY = "podium/campplus_frames"
@@ -318,7 +322,7 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
         with torch.inference_mode():
             return frame_set_embeddings(model, frames, index_sets)
 
-    embed_windows = clip_embed(model, samples.cpu().numpy())
+    embed_windows = clip_embed(model, samples.cpu().numpy(), SPLIT_BATCH_SAMPLES)
     activity, moves = split_mixed_speakers(activity, embed, settings, embed_windows)
     if not moves:
         return output

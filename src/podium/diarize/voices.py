@@ -205,7 +205,7 @@ CLIP_BATCH_SAMPLES = 16 * 16000
 MIN_CLIP_SAMPLES = 1600  # sets shorter than 0.1 s embed as zero vectors (similar to nothing)
 
 
-def clip_embed(model: CamPlusPlus, samples: np.ndarray) -> Embed:
+def clip_embed(model: CamPlusPlus, samples: np.ndarray, batch_samples: int = CLIP_BATCH_SAMPLES) -> Embed:
     """An `Embed` that runs CAM++ on each frame set's own audio (16 kHz `samples` of the whole file;
     frame i is samples [320 i, 320 i + 320)), as enrollment embeds a clip: no context from the speech
     around it leaks in (see the module docstring). Sets of equal length share forward passes."""
@@ -239,7 +239,7 @@ def clip_embed(model: CamPlusPlus, samples: np.ndarray) -> Embed:
             if length >= MIN_CLIP_SAMPLES:
                 by_length.setdefault(length, []).append(number)
         for length, numbers in by_length.items():
-            step = max(1, CLIP_BATCH_SAMPLES // length)
+            step = max(1, batch_samples // length)
             for first in range(0, len(numbers), step):
                 batch = numbers[first:first + step]
                 waveforms = torch.from_numpy(np.stack([clip(pieces[n][1]) for n in batch])).to(device)
