@@ -84,7 +84,9 @@ def test_press_transcript_layout(demo: Path) -> None:
     paragraphs = (demo / "briefing.txt").read_text().strip().split("\n\n")
     speakers = [p.split("] ", 1)[1].split(":", 1)[0] for p in paragraphs]
     assert speakers == [t[2] for t in reference_turns()]
-    assert paragraphs[3].startswith("[00:19] Journalist: ")
+    # The question starts at 19.7 s; Whisper's first word may reach back into the pause before it, by
+    # how far depends on the CPU (18.x on an AVX-512 Xeon, 19.x on the AMD machines before).
+    assert paragraphs[3].startswith(("[00:19] Journalist: ", "[00:18] Journalist: "))
     assert "<v Secretary-General>" in (demo / "briefing.vtt").read_text()
 
 
