@@ -384,18 +384,19 @@ def run(args: argparse.Namespace, report: Callable[[str, dict[str, Score]], None
     today = Candidate(clustering_settings(DiarizeOptions()), split_settings().min_margin)
     if args.stitched:
         stitched(diarizer, args.stitched, [PREVIOUS, today])
+    def sweep(label: str, candidates: list[Candidate], values: Iterable[Any]) -> None:
+        """Each candidate's pooled scores (labelled by its value), then the CV figure."""
+        table = score_candidates(diarizer, files, references, candidates)
+        for candidate, value in zip(candidates, values, strict=True):
+            report(f"{label} {value}", table[candidate.name])
+        cross_validate(label, table, report)
+
     if args.fleeting:
-        fleeting = [replace(today, min_speaker_seconds=seconds) for seconds in MIN_SPEAKER_GRID]
-        table = score_candidates(diarizer, files, references, fleeting)
-        for candidate in fleeting:
-            report(f"min speaker {candidate.min_speaker_seconds:g} s", table[candidate.name])
-        cross_validate("min speaker seconds", table, report)
+        sweep("min speaker seconds",
+              [replace(today, min_speaker_seconds=seconds) for seconds in MIN_SPEAKER_GRID], MIN_SPEAKER_GRID)
     if args.split:
-        splits = [replace(today, split_margin=margin) for margin in SPLIT_MARGIN_GRID]
-        table = score_candidates(diarizer, files, references, splits)
-        for candidate in splits:
-            report(f"split margin {candidate.split_margin}", table[candidate.name])
-        cross_validate("split margin", table, report)
+        sweep("split margin", [replace(today, split_margin=margin) for margin in SPLIT_MARGIN_GRID],
+              SPLIT_MARGIN_GRID)
     for method in (m for m in methods if m != "vbx"):
         cross_validate(method, score_candidates(diarizer, files, references, grid([method])), report)
     if "vbx" in methods:

@@ -163,9 +163,11 @@ def _separable_half(frames: np.ndarray, embed_windows: Embed, settings: SplitSet
     if frames.size < 2 * settings.min_part_frames:
         return None
     windows = solo_windows(frames, settings)
-    sample = np.unique(np.linspace(0, len(windows) - 1, min(len(windows), settings.max_windows)).round()
-                       .astype(int)) if windows else np.zeros(0, dtype=int)
-    vectors = embed_windows([windows[i] for i in sample]) if sample.size else np.zeros((0, 0))
+    if len(windows) < 4:  # too few for two halves of two windows
+        return None
+    spread = np.linspace(0, len(windows) - 1, min(len(windows), settings.max_windows))
+    sample = np.unique(spread.round().astype(int))
+    vectors = embed_windows([windows[i] for i in sample])
     labels = two_voices(vectors, settings.min_margin)
     if labels is None:
         return None

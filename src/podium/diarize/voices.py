@@ -208,7 +208,8 @@ MIN_CLIP_SAMPLES = 1600  # sets shorter than 0.1 s embed as zero vectors (simila
 def clip_embed(model: CamPlusPlus, samples: np.ndarray, batch_samples: int = CLIP_BATCH_SAMPLES) -> Embed:
     """An `Embed` that runs CAM++ on each frame set's own audio (16 kHz `samples` of the whole file;
     frame i is samples [320 i, 320 i + 320)), as enrollment embeds a clip: no context from the speech
-    around it leaks in (see the module docstring). Sets of equal length share forward passes."""
+    around it leaks in (see the module docstring). Sets of equal length share forward passes of up
+    to `batch_samples` of audio."""
     import torch
 
     device = next(model.parameters()).device
