@@ -99,7 +99,8 @@ def previous_diarizer() -> Diarizer:
     diarizer.pipeline.clustering = SpeakerClustering(PREVIOUS.clustering)
     diarizer.pipeline.split = replace(split_settings(), min_margin=PREVIOUS.split_margin)
     diarizer.pipeline.short_share = PREVIOUS.short_share
-    diarizer.pipeline.instantiate({"min_speaker_seconds": PREVIOUS.min_speaker_seconds})
+    diarizer.pipeline.instantiate({"min_speaker_seconds": PREVIOUS.min_speaker_seconds,
+                                   "noise_max_speech_share": PREVIOUS.noise_share})
     return diarizer
 
 

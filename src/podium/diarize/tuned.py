@@ -29,6 +29,10 @@ SHORT_MAX_SHARE = 0.3
 SHORT_MIN_SECONDS = 0.5
 # Their speech is embedded once per piece of at most this length (`embedding.embed_via_runs`).
 SHORT_PIECE_SECONDS = 3.0
+# A speaker whose turns Silero VAD hears as speech for less than this times the share of the
+# recording's clearest speaker is noise and is dropped (`podium.diarize.speech`): chosen by
+# leave-one-out CV over 0-0.7 (benchmarks/README.md, "Speakers that are not speech").
+NOISE_MAX_SPEECH_SHARE = 0.3
 # A speaker with less speech than this in the whole recording joins the nearest voice: chosen by
 # leave-one-out CV over 0-2 s (benchmarks/README.md, "Fleeting speakers").
 MIN_SPEAKER_SECONDS = 0.75
