@@ -17,9 +17,11 @@ def test_a_speaker_that_is_not_speech_is_dropped() -> None:
     assert noise_speakers({"A": 0.9, "B": 0.7, "N": 0.1}, 0.4) == ["N"]
 
 
-def test_faint_but_real_speakers_are_kept() -> None:
-    """The measured extremes: a far-field AMI voice at 0.55 beside one at 0.69 stays."""
-    assert noise_speakers({"A": 0.69, "far": 0.55}, 0.4) == []
+def test_the_measured_extremes_fall_on_either_side_of_the_default() -> None:
+    """On the 21 shared recordings: the faintest real voice against its clearest neighbour (0.58
+    beside 0.98) stays, the most speech-like noise (0.21 beside 0.86) goes."""
+    assert noise_speakers({"A": 0.98, "faint": 0.58}, tuned.NOISE_MAX_SPEECH_SHARE) == []
+    assert noise_speakers({"A": 0.86, "noise": 0.21}, tuned.NOISE_MAX_SPEECH_SHARE) == ["noise"]
 
 
 def test_the_line_is_relative_to_the_clearest_speaker() -> None:

@@ -61,7 +61,7 @@ def speech_shares(samples: np.ndarray, turns: dict[str, list[Span]]) -> dict[str
 def speech_probabilities(samples: np.ndarray) -> np.ndarray:
     """Silero's speech probability for every 32 ms window of the recording, heard from the start
     (its LSTM judges a window by what came before: heard from 0.5 s earlier, a bank call's line noise
-    scored 0.81 instead of 0.20). The audio goes through a block at a time, converted to floats per
+    scored 0.81 instead of 0.21). The audio goes through a block at a time, converted to floats per
     block, with the LSTM state and the 64-sample context carried over, so the result is the same as
     one pass (faster-whisper's `SileroVADModel.__call__`, which takes the whole recording at once and
     held 0.25 GB more for 10 minutes)."""
