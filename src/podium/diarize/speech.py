@@ -23,7 +23,7 @@ WINDOW_SAMPLES = 512  # Silero's window at 16 kHz (32 ms)
 SPEECH_PROBABILITY = 0.5  # a window is speech at this probability, as in faster-whisper's VadOptions
 WINDOW_SECONDS = WINDOW_SAMPLES / SAMPLE_RATE
 CONTEXT_SAMPLES = 64  # the end of the previous window that Silero hears before each window
-BLOCK_WINDOWS = 1_875  # 60 s: audio converted to floats and run through Silero at a time
+BLOCK_WINDOWS = 625  # 20 s a block: Silero holds about 25 MB (60 s: 55-90 MB, for no speed)
 Span = tuple[float, float]
 
 
@@ -63,8 +63,8 @@ def speech_probabilities(samples: np.ndarray) -> np.ndarray:
     (its LSTM judges a window by what came before: heard from 0.5 s earlier, a bank call's line noise
     scored 0.81 instead of 0.21). The audio goes through a block at a time, converted to floats per
     block, with the LSTM state and the 64-sample context carried over, so the result is the same as
-    one pass (faster-whisper's `SileroVADModel.__call__`, which takes the whole recording at once and
-    held 0.25 GB more for 10 minutes)."""
+    one pass (faster-whisper's `SileroVADModel.__call__`, which takes the whole recording at once:
+    0.25 GB more for 10 minutes)."""
     from faster_whisper.vad import get_vad_model  # onnxruntime: loaded only when diarizing
 
     session = get_vad_model().session
