@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from podium.media import PCM_SCALE, SAMPLE_RATE
+from podium.media import SAMPLE_RATE, float32_samples
 
 WINDOW_SAMPLES = 512  # Silero's window at 16 kHz (32 ms)
 SPEECH_PROBABILITY = 0.5  # a window is speech at this probability, as in faster-whisper's VadOptions
@@ -74,7 +74,7 @@ def speech_probabilities(samples: np.ndarray) -> np.ndarray:
     block = BLOCK_WINDOWS * WINDOW_SAMPLES
     pieces = []
     for start in range(0, len(samples), block):
-        piece = _as_float(samples[start:start + block])
+        piece = float32_samples(samples[start:start + block])  # a long recording stays int16
         windows = np.pad(piece, (0, (-len(piece)) % WINDOW_SAMPLES)).reshape(-1, WINDOW_SAMPLES)
         contexts = np.concatenate([context[None], windows[:-1, -CONTEXT_SAMPLES:]])
         output, hidden, cell = session.run(None, {"input": np.concatenate([contexts, windows], axis=1),
@@ -83,9 +83,3 @@ def speech_probabilities(samples: np.ndarray) -> np.ndarray:
         context = windows[-1, -CONTEXT_SAMPLES:]
     return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
-
-def _as_float(piece: np.ndarray) -> np.ndarray:
-    """16-bit PCM as float32 in [-1, 1], one piece at a time (a long recording stays int16)."""
-    if piece.dtype == np.int16:
-        return piece.astype(np.float32) / PCM_SCALE
-    return piece.astype(np.float32, copy=False)
