@@ -14,7 +14,7 @@ podium 0.1.0's clustering and today's defaults on N press briefings stitched fro
 
     .venv/bin/python benchmarks/tune_diarize.py [--methods ahc,spectral,vbx] [--cache FILE]
                                                 [--oracle] [--stitched N] [--fleeting] [--split]
-                                                [--noise]
+                                                [--noise] [--gaps]
 """
 
 from __future__ import annotations
@@ -109,13 +109,15 @@ class Candidate:
     short_share: float = tuned.SHORT_MAX_SHARE  # 0: every pair pooled from the shared frames (0.1.0)
     min_speaker_seconds: float = tuned.MIN_SPEAKER_SECONDS  # 0: every speaker found is kept (0.1.0)
     noise_share: float = tuned.NOISE_MAX_SPEECH_SHARE  # 0: no speaker is dropped as noise (0.1.0)
+    min_duration_off: float = tuned.MIN_DURATION_OFF  # a speaker's gaps shorter than this are filled
 
     @property
     def name(self) -> str:
         c = self.clustering
         parts = [c.method, f"thr={c.threshold:g}", f"ratio={c.min_active_ratio:g}",
                  f"keep={c.keep_distance}", f"split={self.split_margin}", f"short={self.short_share:g}",
-                 f"min_speaker={self.min_speaker_seconds:g}", f"noise={self.noise_share:g}"]
+                 f"min_speaker={self.min_speaker_seconds:g}", f"noise={self.noise_share:g}",
+                 f"gaps={self.min_duration_off:g}"]
         if c.method == "vbx":
             parts += [f"Fa={c.vbx_fa:g}", f"Fb={c.vbx_fb:g}"]
         return " ".join(parts)
@@ -153,7 +155,8 @@ def diarize_cached(diarizer: Diarizer, file: dict, candidate: Candidate, **hints
     pipeline.training = True
     pipeline.clustering = SpeakerClustering(candidate.clustering)
     pipeline.short_share = candidate.short_share
-    pipeline.instantiate({"min_speaker_seconds": candidate.min_speaker_seconds,
+    pipeline.instantiate({"segmentation": {"min_duration_off": candidate.min_duration_off},
+                          "min_speaker_seconds": candidate.min_speaker_seconds,
                           "noise_max_speech_share": candidate.noise_share})
     pipeline.split = (None if candidate.split_margin is None
                       else replace(split_settings(), min_margin=candidate.split_margin))
@@ -310,11 +313,13 @@ def oracle(diarizer: Diarizer, files: dict[str, dict], references: dict[str, Dia
 PREVIOUS = Candidate(ClusteringSettings(method="ahc", threshold=0.45, min_active_ratio=0.2),
                      tuned.SPLIT_MIN_MARGIN, 0.0, 0.0, 0.0)
 # The values `--fleeting` cross-validates for `tuned.MIN_SPEAKER_SECONDS`, at today's other defaults.
-MIN_SPEAKER_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+MIN_SPEAKER_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 # The values `--split` cross-validates for `tuned.SPLIT_MIN_MARGIN` (None: no splitting pass).
 SPLIT_MARGIN_GRID = (None, 0.06, 0.10, 0.14, 0.18, 0.22, 0.26)
 # The values `--noise` cross-validates for `tuned.NOISE_MAX_SPEECH_SHARE` (0: no speaker dropped).
 NOISE_SHARE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+# The values `--gaps` cross-validates for `tuned.MIN_DURATION_OFF` (0: no gap filled).
+GAP_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 
 
 def stitched(diarizer: Diarizer, count: int, candidates: list[Candidate]) -> None:
@@ -405,6 +410,8 @@ def run(args: argparse.Namespace, report: Callable[[str, dict[str, Score]], None
     if args.noise:
         sweep("noise speech share", [replace(today, noise_share=share) for share in NOISE_SHARE_GRID],
               NOISE_SHARE_GRID)
+    if args.gaps:
+        sweep("gaps filled under", [replace(today, min_duration_off=gap) for gap in GAP_GRID], GAP_GRID)
     for method in (m for m in methods if m != "vbx"):
         cross_validate(method, score_candidates(diarizer, files, references, grid([method])), report)
     if "vbx" in methods:
@@ -450,6 +457,9 @@ def main() -> None:
     parser.add_argument("--noise", action="store_true",
                         help="also cross-validate the speech share under which a speaker is noise "
                              "(noise_max_speech_share)")
+    parser.add_argument("--gaps", action="store_true",
+                        help="also cross-validate the gaps within a speaker's speech that are filled "
+                             "(min_duration_off)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = parser.parse_args()
     if args.threads:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pyannote.core import Annotation, Segment
 
 from conftest import SHARED_DATA, skip_without_shared
+from podium.diarize.pipeline import solo_seconds
 from podium.diarize.refine import (
     SplitSettings,
     fleeting_speakers,
@@ -403,3 +405,24 @@ def test_fleeting_speakers_never_leave_fewer_than_asked() -> None:
 
 def test_zero_min_seconds_keeps_everyone() -> None:
     assert fleeting_speakers({"A": 30.0, "B": 0.0}, _voices(A=0, B=90), 0.0) == {}
+
+
+def _annotation(*turns: tuple[float, float, str]) -> Annotation:
+    annotation = Annotation()
+    for start, end, label in turns:
+        annotation[Segment(start, end)] = label
+    return annotation
+
+
+def test_solo_seconds_leave_out_speech_under_another_speaker() -> None:
+    diarization = _annotation((0, 10, "A"), (2, 3, "B"), (9, 12, "C"), (20, 21.5, "B"), (11, 11.5, "A"))
+    assert solo_seconds(diarization) == pytest.approx({"A": 8.0, "B": 1.5, "C": 1.5})
+
+
+def test_a_speaker_heard_only_under_others_is_fleeting_however_long() -> None:
+    """A bank call's third "speaker": 1.7 s, every bit of it over the caller's speech."""
+    diarization = _annotation((0, 30, "A"), (31, 50, "B"), (4, 5.7, "C"), (55, 57, "D"), (56, 56.5, "B"))
+    seconds = solo_seconds(diarization)
+    assert seconds["C"] == 0.0 and seconds["D"] == pytest.approx(1.5)
+    centroids = _voices(A=0, B=90, C=10, D=180)
+    assert fleeting_speakers(seconds, centroids, 0.75) == {"C": "A"}

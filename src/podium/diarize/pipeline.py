@@ -111,7 +111,8 @@ class _SharedFrameDiarization(SpeakerDiarization):
         # A speaker whose turns Silero VAD hears as speech for less than this times the clearest
         # speaker's share is dropped (`podium.diarize.speech`; 0: never).
         self.noise_max_speech_share = Uniform(0.0, 1.0)
-        # A speaker with less speech than this in all joins the nearest voice (`refine.fleeting_speakers`).
+        # A speaker heard alone for less than this in all joins the nearest voice
+        # (`refine.fleeting_speakers`).
         self.min_speaker_seconds = Uniform(0.0, 10.0)
         _adapt_inference(self._segmentation)
         self._trim_between_steps = True  # set per file by `apply`
@@ -377,7 +378,7 @@ def _absorb_fleeting_speakers(output: DiarizeOutput, min_seconds: float, min_spe
     if not diarization.labels():
         return output
     centroids = dict(zip(diarization.labels(), _embeddings(output), strict=True))
-    joins = fleeting_speakers({label: float(seconds) for label, seconds in diarization.chart()},
+    joins = fleeting_speakers(solo_seconds(diarization),
                               {label: _unit(vector) for label, vector in centroids.items()},
                               min_seconds, min_speakers)
     if not joins:
@@ -386,6 +387,14 @@ def _absorb_fleeting_speakers(output: DiarizeOutput, min_seconds: float, min_spe
     exclusive = output.exclusive_speaker_diarization.rename_labels(joins).support(collar=min_duration_off)
     return DiarizeOutput(speaker_diarization=merged, exclusive_speaker_diarization=exclusive,
                          speaker_embeddings=np.stack([centroids[label] for label in merged.labels()]))
+
+
+def solo_seconds(diarization: Annotation) -> dict[str, float]:
+    """{speaker: seconds of their speech that no other speaker's overlaps}."""
+    labels = diarization.labels()
+    return {label: diarization.label_timeline(label).extrude(
+                diarization.subset([other for other in labels if other != label]).get_timeline()).duration()
+            for label in labels}
 
 
 def _extract_voices(output: DiarizeOutput, embed: Callable[[list[np.ndarray]], np.ndarray],

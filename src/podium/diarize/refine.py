@@ -18,8 +18,8 @@ frame indices to unit-norm embeddings, and `embed_windows` does so for the short
 pipeline passes CAM++ on whole-file frames for the first and on each window's own audio for the
 second; tests pass anything).
 
-`fleeting_speakers`, the last pass, folds "speakers" left with a fraction of a second of speech in
-the whole recording into the nearest voice (pure over durations and centroids).
+`fleeting_speakers`, the last pass, folds "speakers" heard alone for a fraction of a second in the
+whole recording into the nearest voice (pure over durations and centroids).
 """
 
 from __future__ import annotations
@@ -196,18 +196,20 @@ def _matching_speaker(activity: np.ndarray, solo: np.ndarray, speaker: int, vect
     return others[best] if similarities[best] >= max_similarity else None
 
 
-def fleeting_speakers(seconds: dict[str, float], centroids: dict[str, np.ndarray], min_seconds: float,
+def fleeting_speakers(solo_seconds: dict[str, float], centroids: dict[str, np.ndarray], min_seconds: float,
                       min_speakers: int = 1) -> dict[str, str]:
-    """{speaker: the speaker it joins} for speakers with under `min_seconds` of speech in all.
+    """{speaker: the speaker it joins} for speakers heard alone for under `min_seconds` in all.
 
-    A voice heard for a fraction of a second cannot be told from its neighbours (CAM++ needs about
-    half a second: `tuned.SHORT_MIN_SECONDS`); such "speakers" are left over from reconstruction
-    and overlap (some hold 0.0 s) and only inflate the count. Each joins the remaining speaker whose
-    voice is nearest (cosine of the unit-norm `centroids`), shortest first, never leaving fewer than
-    `min_speakers`. Speakers with `min_seconds` or more are untouched, however few they are."""
-    kept = sorted(seconds, key=lambda label: (seconds[label], label))
+    A voice heard alone for a fraction of a second cannot be told from its neighbours (CAM++ needs
+    about half a second: `tuned.SHORT_MIN_SECONDS`). Such "speakers" are left over from
+    reconstruction and overlap: some hold 0.0 s, others seconds of speech that all lie under another
+    speaker's (on a bank call, 1.7 s heard only over the caller; on an AMI excerpt, 3.7 s only under
+    the others). They inflate the count. Each joins the remaining speaker whose voice is nearest
+    (cosine of the unit-norm `centroids`), shortest first, never leaving fewer than `min_speakers`.
+    Speakers heard alone for `min_seconds` or more are untouched, however few they are."""
+    kept = sorted(solo_seconds, key=lambda label: (solo_seconds[label], label))
     fleeting = []
-    while len(kept) > max(1, min_speakers) and seconds[kept[0]] < min_seconds:
+    while len(kept) > max(1, min_speakers) and solo_seconds[kept[0]] < min_seconds:
         fleeting.append(kept.pop(0))
     if not fleeting:
         return {}
