@@ -167,6 +167,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
             output = _split_mixed_speakers(output, self._embedding.model_, frames, waveform[0],
                                            replace(split, max_speakers=max_speakers),
                                            self.segmentation.min_duration_off)
+            self._trim_heap()
         # After the split: a noise speaker often starts inside a real one (a bank call's 2.0 s of
         # line noise came with 1.4 s of speech, 45% speech, and only the split set it apart).
         if waveform is not None:
