@@ -14,7 +14,7 @@ podium 0.1.0's clustering and today's defaults on N press briefings stitched fro
 
     .venv/bin/python benchmarks/tune_diarize.py [--methods ahc,spectral,vbx] [--cache FILE]
                                                 [--oracle] [--stitched N] [--fleeting] [--split]
-                                                [--noise] [--gaps]
+                                                [--noise] [--gaps] [--resegment]
 """
 
 from __future__ import annotations
@@ -110,6 +110,8 @@ class Candidate:
     min_speaker_seconds: float = tuned.MIN_SPEAKER_SECONDS  # 0: every speaker found is kept (0.1.0)
     noise_share: float = tuned.NOISE_MAX_SPEECH_SHARE  # 0: no speaker is dropped as noise (0.1.0)
     min_duration_off: float = tuned.MIN_DURATION_OFF  # a speaker's gaps shorter than this are filled
+    # (window s, min gain) of `refine.resegment`; None: no resegmentation (0.1.0)
+    resegment: tuple[float, float] | None = (tuned.RESEGMENT_WINDOW, tuned.RESEGMENT_MIN_GAIN)
 
     @property
     def name(self) -> str:
@@ -117,7 +119,7 @@ class Candidate:
         parts = [c.method, f"thr={c.threshold:g}", f"ratio={c.min_active_ratio:g}",
                  f"keep={c.keep_distance}", f"split={self.split_margin}", f"short={self.short_share:g}",
                  f"min_speaker={self.min_speaker_seconds:g}", f"noise={self.noise_share:g}",
-                 f"gaps={self.min_duration_off:g}"]
+                 f"gaps={self.min_duration_off:g}", f"reseg={self.resegment}"]
         if c.method == "vbx":
             parts += [f"Fa={c.vbx_fa:g}", f"Fb={c.vbx_fb:g}"]
         return " ".join(parts)
@@ -157,7 +159,10 @@ def diarize_cached(diarizer: Diarizer, file: dict, candidate: Candidate, **hints
     pipeline.short_share = candidate.short_share
     pipeline.instantiate({"segmentation": {"min_duration_off": candidate.min_duration_off},
                           "min_speaker_seconds": candidate.min_speaker_seconds,
-                          "noise_max_speech_share": candidate.noise_share})
+                          "noise_max_speech_share": candidate.noise_share,
+                          "resegmentation": {"enabled": candidate.resegment is not None,
+                                             "window": (candidate.resegment or (1.0, 0.0))[0],
+                                             "min_gain": (candidate.resegment or (1.0, 0.0))[1]}})
     pipeline.split = (None if candidate.split_margin is None
                       else replace(split_settings(), min_margin=candidate.split_margin))
     with warnings.catch_warnings():
@@ -311,7 +316,7 @@ def oracle(diarizer: Diarizer, files: dict[str, dict], references: dict[str, Dia
 # podium 0.1.0's clustering: pyannote's rule (2 s alone to be clustered, small clusters always merge).
 # (0.1.0's speaker-splitting pass, which compared two halves as wholes, is gone: today's runs here.)
 PREVIOUS = Candidate(ClusteringSettings(method="ahc", threshold=0.45, min_active_ratio=0.2),
-                     tuned.SPLIT_MIN_MARGIN, 0.0, 0.0, 0.0)
+                     tuned.SPLIT_MIN_MARGIN, 0.0, 0.0, 0.0, resegment=None)
 # The values `--fleeting` cross-validates for `tuned.MIN_SPEAKER_SECONDS`, at today's other defaults.
 MIN_SPEAKER_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 # The values `--split` cross-validates for `tuned.SPLIT_MIN_MARGIN` (None: no splitting pass).
@@ -320,6 +325,9 @@ SPLIT_MARGIN_GRID = (None, 0.06, 0.10, 0.14, 0.18, 0.22, 0.26)
 NOISE_SHARE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 # The values `--gaps` cross-validates for `tuned.MIN_DURATION_OFF` (0: no gap filled).
 GAP_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+# The (window s, min gain) pairs `--resegment` cross-validates for `tuned.RESEGMENT_WINDOW` and
+# `tuned.RESEGMENT_MIN_GAIN` (None: no resegmentation).
+RESEGMENT_GRID = (None, *itertools.product((0.4, 0.8, 1.6), (0.0, 0.05, 0.1, 0.2)))
 
 
 def stitched(diarizer: Diarizer, count: int, candidates: list[Candidate]) -> None:
@@ -410,6 +418,9 @@ def run(args: argparse.Namespace, report: Callable[[str, dict[str, Score]], None
     if args.noise:
         sweep("noise speech share", [replace(today, noise_share=share) for share in NOISE_SHARE_GRID],
               NOISE_SHARE_GRID)
+    if args.resegment:
+        sweep("resegment (window, gain)", [replace(today, resegment=pair) for pair in RESEGMENT_GRID],
+              RESEGMENT_GRID)
     if args.gaps:
         sweep("gaps filled under", [replace(today, min_duration_off=gap) for gap in GAP_GRID], GAP_GRID)
     for method in (m for m in methods if m != "vbx"):
@@ -460,6 +471,8 @@ def main() -> None:
     parser.add_argument("--gaps", action="store_true",
                         help="also cross-validate the gaps within a speaker's speech that are filled "
                              "(min_duration_off)")
+    parser.add_argument("--resegment", action="store_true",
+                        help="also cross-validate the resegmentation's window and gain")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = parser.parse_args()
     if args.threads:

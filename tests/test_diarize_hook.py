@@ -107,6 +107,8 @@ def test_the_tuned_values_are_the_pipelines_hyper_parameters(diarizer: Diarizer)
     assert parameters["speaker_split"]["min_margin"] == tuned.SPLIT_MIN_MARGIN
     assert parameters["segmentation"]["min_duration_off"] == tuned.MIN_DURATION_OFF
     assert parameters["min_speaker_seconds"] == tuned.MIN_SPEAKER_SECONDS
+    assert parameters["resegmentation"] == {"enabled": True, "window": tuned.RESEGMENT_WINDOW,
+                                            "min_gain": tuned.RESEGMENT_MIN_GAIN}
     assert pipeline.split == split_settings()
 
 

@@ -12,6 +12,7 @@ from podium.diarize.pipeline import solo_seconds
 from podium.diarize.refine import (
     SplitSettings,
     fleeting_speakers,
+    resegment,
     solo_windows,
     split_mixed_speakers,
     two_voices,
@@ -426,3 +427,54 @@ def test_a_speaker_heard_only_under_others_is_fleeting_however_long() -> None:
     assert seconds["C"] == 0.0 and seconds["D"] == pytest.approx(1.5)
     centroids = _voices(A=0, B=90, C=10, D=180)
     assert fleeting_speakers(seconds, centroids, 0.75) == {"C": "A"}
+
+
+
+# --- resegmentation --------------------------------------------------------------------------------
+
+def _two_speakers(voices: np.ndarray, speaker_of_frame: np.ndarray) -> np.ndarray:
+    activity = np.zeros((len(voices), 2), dtype=bool)
+    activity[np.arange(len(voices)), speaker_of_frame] = True
+    return activity
+
+
+def test_an_interjection_inside_another_speaker_goes_to_its_voice() -> None:
+    """Speaker 0 runs on through 30 frames of voice 1 (segmentation tracked them as one)."""
+    voices = np.array([0] * 200 + [1] * 100 + [0] * 100 + [1] * 30 + [0] * 100)
+    speakers = np.array([0] * 200 + [1] * 100 + [0] * 230)
+    moved = resegment(_two_speakers(voices, speakers), toy_embed(voices), 10, 5, 0.05)
+    inside = slice(400, 430)
+    assert moved[inside, 1][3:-3].all() and not moved[inside, 0][3:-3].any()
+    assert int(np.sum(moved[:, 1] != (voices == 1))) <= 10  # only frames near a change may differ
+    assert not np.any(moved[:, 0] & moved[:, 1])
+
+
+def test_a_speaker_who_sounds_like_itself_is_left_alone() -> None:
+    voices = np.array([0] * 200 + [1] * 200)
+    activity = _two_speakers(voices, voices)
+    assert np.array_equal(resegment(activity, toy_embed(voices), 10, 5, 0.05), activity)
+
+
+def test_a_high_gain_moves_nothing() -> None:
+    voices = np.array([0] * 200 + [1] * 100 + [0] * 100 + [1] * 30 + [0] * 100)
+    activity = _two_speakers(voices, np.array([0] * 200 + [1] * 100 + [0] * 230))
+    assert np.array_equal(resegment(activity, toy_embed(voices), 10, 5, 2.0), activity)
+
+
+def test_overlapped_frames_keep_their_labels() -> None:
+    voices = np.array([0] * 200 + [1] * 100 + [0] * 100 + [1] * 30 + [0] * 100)
+    activity = _two_speakers(voices, np.array([0] * 200 + [1] * 100 + [0] * 230))
+    activity[410:420] = True  # both speakers at once: not solo, never moved
+    moved = resegment(activity, toy_embed(voices), 10, 5, 0.05)
+    assert moved[410:420].all()
+    assert moved[400:405, 1].any() or moved[423:430, 1].any()
+
+
+def test_one_speaker_or_a_speaker_never_alone_is_no_target() -> None:
+    voices = np.array([0] * 100 + [1] * 100)
+    alone = np.ones((200, 1), dtype=bool)
+    assert np.array_equal(resegment(alone, toy_embed(voices), 10, 5, 0.0), alone)
+    never_alone = np.zeros((200, 2), dtype=bool)
+    never_alone[:, 0] = True
+    never_alone[100:, 1] = True  # speaker 1 only ever talks over speaker 0
+    assert np.array_equal(resegment(never_alone, toy_embed(voices), 10, 5, 0.0), never_alone)

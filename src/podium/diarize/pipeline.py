@@ -15,7 +15,8 @@ through pyannote's own `pipeline.instantiate(...)`; `hyper_parameters` gives the
                     "vbx_fa", "vbx_fb"},
      "short_turns": {"max_share", "min_seconds", "piece_seconds"},
      "speaker_split": {"enabled", "window", "min_run", "min_part", "min_margin", "max_similarity"},
-     "noise_max_speech_share": share, "min_speaker_seconds": seconds}
+     "noise_max_speech_share": share, "min_speaker_seconds": seconds,
+     "resegmentation": {"enabled", "window", "min_gain"}}
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from podium.diarize.embedding import (
 )
 from podium.diarize.features import float_waveform
 from podium.diarize.options import OFFLINE, OFFLINE_HINT, DiarizationResult, DiarizeOptions
-from podium.diarize.refine import SplitSettings, fleeting_speakers, split_mixed_speakers
+from podium.diarize.refine import SplitSettings, fleeting_speakers, resegment, split_mixed_speakers
 from podium.diarize.speech import noise_speakers, speech_shares
 from podium.diarize.voices import clip_embed, extract_enrolled_voices
 from podium.errors import MediaError, ModelError, PodiumError
@@ -114,6 +115,10 @@ class _SharedFrameDiarization(SpeakerDiarization):
         # A speaker heard alone for less than this in all joins the nearest voice
         # (`refine.fleeting_speakers`).
         self.min_speaker_seconds = Uniform(0.0, 10.0)
+        # Solo speech that sounds more like another speaker (by more than `min_gain`), judged on
+        # `window` seconds around it, moves to that speaker (`refine.resegment`).
+        self.resegmentation = ParamDict(enabled=Categorical([True, False]), window=Uniform(0.2, 5.0),
+                                        min_gain=Uniform(0.0, 1.0))
         _adapt_inference(self._segmentation)
         self._trim_between_steps = True  # set per file by `apply`
 
@@ -172,8 +177,12 @@ class _SharedFrameDiarization(SpeakerDiarization):
         # line noise came with 1.4 s of speech, 45% speech, and only the split set it apart).
         if waveform is not None:
             output = _drop_noise_speakers(output, waveform[0], self.noise_max_speech_share, min_speakers or 1)
-        return _absorb_fleeting_speakers(output, self.min_speaker_seconds, min_speakers or 1,
-                                         self.segmentation.min_duration_off)
+        output = _absorb_fleeting_speakers(output, self.min_speaker_seconds, min_speakers or 1,
+                                           self.segmentation.min_duration_off)
+        if self.resegmentation.enabled and frames is not None:
+            output = _resegment(output, self._embedding.model_, frames, self.resegmentation.window,
+                                self.resegmentation.min_gain, self.segmentation.min_duration_off)
+        return output
 
     def _trim_heap(self) -> None:
         """Hand one step's freed temporaries back before the next step (long inputs only)."""
@@ -390,6 +399,31 @@ def _absorb_fleeting_speakers(output: DiarizeOutput, min_seconds: float, min_spe
                          speaker_embeddings=np.stack([centroids[label] for label in merged.labels()]))
 
 
+def _resegment(output: DiarizeOutput, model: CamPlusPlus, frames: torch.Tensor, window: float,
+               min_gain: float, min_duration_off: float) -> DiarizeOutput:
+    """`refine.resegment` on pyannote's output, on the CAM++ frame grid (20 ms), windows embedded
+    from the shared frames; the moved frames were solo, so the exclusive turns move with them. The
+    centroids stay as clustering left them."""
+    labels = list(output.speaker_diarization.labels())
+    if len(labels) < 2:
+        return output
+    activity = _as_matrix(output.speaker_diarization, labels, frames.shape[-1])
+
+    def embed(index_sets: list[np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            return frame_set_embeddings(model, frames, index_sets)
+
+    moved = resegment(activity, embed, round(window / FRAME_SECONDS),
+                      round(tuned.RESEGMENT_HOP / FRAME_SECONDS), min_gain)
+    changed = np.flatnonzero((moved != activity).any(axis=1))
+    if changed.size == 0:
+        return output
+    exclusive = _as_matrix(output.exclusive_speaker_diarization, labels, frames.shape[-1])
+    exclusive[changed] = moved[changed]
+    centroids = dict(zip(labels, _embeddings(output), strict=True))
+    return _as_output(moved, exclusive, labels, centroids, output.speaker_diarization.uri, min_duration_off)
+
+
 def solo_seconds(diarization: Annotation) -> dict[str, float]:
     """{speaker: seconds of their speech that no other speaker's overlaps}."""
     labels = diarization.labels()
@@ -590,6 +624,8 @@ def hyper_parameters(options: DiarizeOptions) -> dict[str, Any]:
                           "max_similarity": tuned.SPLIT_MAX_SIMILARITY},
         "noise_max_speech_share": tuned.NOISE_MAX_SPEECH_SHARE,
         "min_speaker_seconds": tuned.MIN_SPEAKER_SECONDS,
+        "resegmentation": {"enabled": True, "window": tuned.RESEGMENT_WINDOW,
+                           "min_gain": tuned.RESEGMENT_MIN_GAIN},
     }
 
 

@@ -18,8 +18,9 @@ frame indices to unit-norm embeddings, and `embed_windows` does so for the short
 pipeline passes CAM++ on whole-file frames for the first and on each window's own audio for the
 second; tests pass anything).
 
-`fleeting_speakers`, the last pass, folds "speakers" heard alone for a fraction of a second in the
-whole recording into the nearest voice (pure over durations and centroids).
+`fleeting_speakers` folds "speakers" heard alone for a fraction of a second in the whole recording
+into the nearest voice (pure over durations and centroids). `resegment`, the last pass, moves solo
+speech whose surroundings sound like another speaker to that speaker (pure over the activity matrix).
 """
 
 from __future__ import annotations
@@ -215,3 +216,39 @@ def fleeting_speakers(solo_seconds: dict[str, float], centroids: dict[str, np.nd
         return {}
     others = np.stack([centroids[label] for label in kept])
     return {label: kept[int(np.argmax(others @ centroids[label]))] for label in fleeting}
+
+
+def resegment(activity: np.ndarray, embed: Embed, window_frames: int, hop_frames: int,
+              min_gain: float) -> np.ndarray:
+    """The activity matrix with solo frames moved to the speaker whose voice they sound like.
+
+    segmentation-3.0 often tracks a one-second interjection as part of the speaker around it (a
+    10 s chunk's local speaker runs on through the other voice), so no clustering can give it back.
+    Here every `hop_frames`-th solo frame is judged by the `window_frames` around it: embedded, and
+    compared (cosine) with each speaker's centroid, embedded from all of that speaker's solo frames.
+    When another speaker's centroid is more similar than the frame's own speaker's by more than
+    `min_gain`, the hop of solo frames around it moves to that speaker. Overlapped frames keep their
+    labels, and speakers heard alone nowhere are no target."""
+    activity = np.asarray(activity, dtype=bool)
+    solo = activity.sum(axis=1) == 1
+    speakers = [s for s in range(activity.shape[1]) if (activity[:, s] & solo).any()]
+    if len(speakers) < 2:
+        return activity.copy()
+    vectors = embed([np.flatnonzero(activity[:, s] & solo) for s in speakers])
+    centroids = np.full((activity.shape[1], vectors.shape[1]), np.nan)
+    centroids[speakers] = vectors
+    num_frames, half = len(activity), window_frames // 2
+    centers = np.flatnonzero(solo)[::hop_frames]
+    windows = [np.arange(max(0, c - half), min(num_frames, c + half)) for c in centers]
+    similarities = np.nan_to_num(embed(windows) @ centroids.T, nan=-np.inf)
+    own = activity[centers].argmax(axis=1)
+    best = similarities.argmax(axis=1)
+    rows = np.arange(len(centers))
+    movers = (best != own) & (similarities[rows, best] - similarities[rows, own] > min_gain)
+    moved = activity.copy()
+    for center, target in zip(centers[movers], best[movers], strict=True):
+        frames = np.arange(max(0, center - hop_frames // 2), min(num_frames, center + hop_frames // 2 + 1))
+        frames = frames[solo[frames]]
+        moved[frames] = False
+        moved[frames, target] = True
+    return moved

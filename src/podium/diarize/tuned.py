@@ -42,6 +42,14 @@ MIN_SPEAKER_SECONDS = 0.75
 # CV over 0-1 s, in all 21 folds (benchmarks/README.md, "Speakers never heard alone").
 MIN_DURATION_OFF = 0.3
 
+# Resegmentation (`podium.diarize.refine.resegment`): every RESEGMENT_HOP of solo speech, the
+# RESEGMENT_WINDOW around it moves to another speaker when it is more like that speaker's centroid
+# than its own by more than RESEGMENT_MIN_GAIN (cosine, CAM++ on the shared frames). Window and gain
+# chosen together by leave-one-out CV (benchmarks/README.md, "Resegmentation").
+RESEGMENT_WINDOW = 0.8
+RESEGMENT_HOP = 0.1
+RESEGMENT_MIN_GAIN = 0.05
+
 # Splitting speakers that hold two voices (`podium.diarize.refine`); durations in seconds. A speaker
 # splits when its windows form two groups whose within-group similarity exceeds the across-group one
 # by SPLIT_MIN_MARGIN (CAM++ on each window's own audio); a half at least SPLIT_MAX_SIMILARITY like
