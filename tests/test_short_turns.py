@@ -66,7 +66,7 @@ def test_short_turn_speakers_are_not_absorbed_by_the_main_speaker(diarizer: Diar
                f"resegmentation {before}")
     # Measured: 1 of 10 absorbed, 8 of 10 before (4 of 10 without the resegmentation,
     # benchmarks/README.md, "Resegmentation"; 3 before the splitting pass was rebuilt).
-    assert lost_now <= 2, message
+    assert lost_now <= total // 5, message
     assert lost_now < lost_before, message
 
 
