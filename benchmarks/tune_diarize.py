@@ -157,12 +157,12 @@ def diarize_cached(diarizer: Diarizer, file: dict, candidate: Candidate, **hints
     pipeline.training = True
     pipeline.clustering = SpeakerClustering(candidate.clustering)
     pipeline.short_share = candidate.short_share
+    window, min_gain = candidate.resegment or (tuned.RESEGMENT_WINDOW, tuned.RESEGMENT_MIN_GAIN)
     pipeline.instantiate({"segmentation": {"min_duration_off": candidate.min_duration_off},
                           "min_speaker_seconds": candidate.min_speaker_seconds,
                           "noise_max_speech_share": candidate.noise_share,
                           "resegmentation": {"enabled": candidate.resegment is not None,
-                                             "window": (candidate.resegment or (1.0, 0.0))[0],
-                                             "min_gain": (candidate.resegment or (1.0, 0.0))[1]}})
+                                             "window": window, "min_gain": min_gain}})
     pipeline.split = (None if candidate.split_margin is None
                       else replace(split_settings(), min_margin=candidate.split_margin))
     with warnings.catch_warnings():
