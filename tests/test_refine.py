@@ -478,3 +478,15 @@ def test_one_speaker_or_a_speaker_never_alone_is_no_target() -> None:
     never_alone[:, 0] = True
     never_alone[100:, 1] = True  # speaker 1 only ever talks over speaker 0
     assert np.array_equal(resegment(never_alone, toy_embed(voices), 10, 5, 0.0), never_alone)
+
+
+def test_a_speaker_never_alone_does_not_shift_the_targets() -> None:
+    """Speaker 0 is only ever heard over speaker 1; the interjection still goes to speaker 2."""
+    voices = np.array([0] * 200 + [1] * 100 + [0] * 100 + [1] * 30 + [0] * 100)
+    activity = np.zeros((len(voices), 3), dtype=bool)
+    activity[:, 1] = np.r_[np.ones(200), np.zeros(100), np.ones(230)].astype(bool)
+    activity[200:300, 2] = True
+    activity[50:80, 0] = True  # over speaker 1 only
+    moved = resegment(activity, toy_embed(voices), 10, 5, 0.05)
+    assert moved[403:427, 2].all() and not moved[403:427, 1].any()
+    assert np.array_equal(moved[:, 0], activity[:, 0])

@@ -234,19 +234,19 @@ def resegment(activity: np.ndarray, embed: Embed, window_frames: int, hop_frames
     speakers = [s for s in range(activity.shape[1]) if (activity[:, s] & solo).any()]
     if len(speakers) < 2:
         return activity.copy()
-    vectors = embed([np.flatnonzero(activity[:, s] & solo) for s in speakers])
-    centroids = np.full((activity.shape[1], vectors.shape[1]), np.nan)
-    centroids[speakers] = vectors
+    centroids = embed([np.flatnonzero(activity[:, s] & solo) for s in speakers])
     num_frames, half = len(activity), window_frames // 2
     centers = np.flatnonzero(solo)[::hop_frames]
     windows = [np.arange(max(0, c - half), min(num_frames, c + half)) for c in centers]
-    similarities = np.nan_to_num(embed(windows) @ centroids.T, nan=-np.inf)
-    own = activity[centers].argmax(axis=1)
+    similarities = embed(windows) @ centroids.T  # columns: `speakers`
+    column = np.full(activity.shape[1], -1)
+    column[speakers] = np.arange(len(speakers))
+    own = column[activity[centers].argmax(axis=1)]  # a solo frame's speaker is among `speakers`
     best = similarities.argmax(axis=1)
     rows = np.arange(len(centers))
     movers = (best != own) & (similarities[rows, best] - similarities[rows, own] > min_gain)
     moved = activity.copy()
-    for center, target in zip(centers[movers], best[movers], strict=True):
+    for center, target in zip(centers[movers], np.asarray(speakers)[best[movers]], strict=True):
         frames = np.arange(max(0, center - hop_frames // 2), min(num_frames, center + hop_frames // 2 + 1))
         frames = frames[solo[frames]]
         moved[frames] = False
