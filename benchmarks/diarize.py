@@ -100,7 +100,8 @@ def previous_diarizer() -> Diarizer:
     diarizer.pipeline.split = replace(split_settings(), min_margin=PREVIOUS.split_margin)
     diarizer.pipeline.short_share = PREVIOUS.short_share
     diarizer.pipeline.instantiate({"min_speaker_seconds": PREVIOUS.min_speaker_seconds,
-                                   "noise_max_speech_share": PREVIOUS.noise_share})
+                                   "noise_max_speech_share": PREVIOUS.noise_share,
+                                   "resegmentation": {"enabled": False, "window": 1.0, "min_gain": 0.0}})
     return diarizer
 
 
