@@ -429,7 +429,6 @@ def test_a_speaker_heard_only_under_others_is_fleeting_however_long() -> None:
     assert fleeting_speakers(seconds, centroids, 0.75) == {"C": "A"}
 
 
-
 # --- resegmentation --------------------------------------------------------------------------------
 
 def _two_speakers(voices: np.ndarray, speaker_of_frame: np.ndarray) -> np.ndarray:

@@ -336,11 +336,7 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
     labels = list(output.speaker_diarization.labels())
     num_frames = frames.shape[-1]
     activity = _as_matrix(output.speaker_diarization, labels, num_frames)
-
-    def embed(index_sets: list[np.ndarray]) -> np.ndarray:
-        with torch.inference_mode():
-            return frame_set_embeddings(model, frames, index_sets)
-
+    embed = _frame_embed(model, frames)
     embed_windows = clip_embed(model, samples.cpu().numpy(), SPLIT_BATCH_SAMPLES)
     activity, moves = split_mixed_speakers(activity, embed, settings, embed_windows)
     if not moves:
@@ -358,6 +354,14 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
         centroids[labels[index]] = vector
     return _as_output(activity, exclusive, labels, centroids, output.speaker_diarization.uri,
                       min_duration_off)
+
+
+def _frame_embed(model: CamPlusPlus, frames: torch.Tensor) -> Callable[[list[np.ndarray]], np.ndarray]:
+    """Frame index sets -> unit-norm CAM++ embeddings pooled over the shared whole-file `frames`."""
+    def embed(index_sets: list[np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            return frame_set_embeddings(model, frames, index_sets)
+    return embed
 
 
 def _drop_noise_speakers(output: DiarizeOutput, samples: torch.Tensor, max_share: float,
@@ -408,12 +412,7 @@ def _resegment(output: DiarizeOutput, model: CamPlusPlus, frames: torch.Tensor, 
     if len(labels) < 2:
         return output
     activity = _as_matrix(output.speaker_diarization, labels, frames.shape[-1])
-
-    def embed(index_sets: list[np.ndarray]) -> np.ndarray:
-        with torch.inference_mode():
-            return frame_set_embeddings(model, frames, index_sets)
-
-    moved = resegment(activity, embed, round(window / FRAME_SECONDS),
+    moved = resegment(activity, _frame_embed(model, frames), round(window / FRAME_SECONDS),
                       round(tuned.RESEGMENT_HOP / FRAME_SECONDS), min_gain)
     changed = np.flatnonzero((moved != activity).any(axis=1))
     if changed.size == 0:

@@ -82,4 +82,3 @@ def speech_probabilities(samples: np.ndarray) -> np.ndarray:
         pieces.append(output.reshape(-1))
         context = windows[-1, -CONTEXT_SAMPLES:]
     return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-
