@@ -96,6 +96,25 @@ def test_meeting_audio_has_no_repetition_loops(batch_size: int, shared_data: Pat
     assert all(texts[i:i + 3].count(texts[i]) < 3 for i in range(len(texts)))
 
 
+def test_language_is_detected_on_the_first_minutes_only(shared_data: Path, manifest: dict,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # base is multilingual, so it detects; a five-minute recording is heard for four minutes at most.
+    transcriber = Transcriber(AsrOptions(model="base"))
+    heard: list[int] = []
+    detect = transcriber.detect_language
+
+    def counting(samples: np.ndarray) -> tuple[str, float]:
+        heard.append(samples.size)
+        return detect(samples)
+
+    monkeypatch.setattr(transcriber, "detect_language", counting)
+    speech = load_audio(shared_data / manifest["jfk_inaugural_1961"]["audio"]).samples
+    five_minutes = np.resize(speech, 300 * 16000)
+    language, probability = transcriber._language(five_minutes)
+    assert heard == [round(asr.LANGUAGE_SECONDS * 16000)] and asr.LANGUAGE_SECONDS < 300
+    assert language == "en" and probability > 0.9
+
+
 @pytest.mark.parametrize("bed", [
     "sine=frequency=440:duration=20",
     "anoisesrc=color=pink:amplitude=0.2:duration=20",

@@ -135,9 +135,7 @@ class Transcriber:
         if not options.vad and audible_regions(samples) == []:
             return AsrResult((), options.language or "en", 0.0, self.model_name)
         pieces = whisper_pieces(samples)
-        # The language is detected on the first piece: detection looks at two minutes of speech at
-        # most, and over a whole long recording faster-whisper would first copy all of its speech.
-        language, probability = self._language(samples[:pieces[0][1]])
+        language, probability = self._language(samples)
         common = dict(
             language=language, beam_size=options.beam_size, word_timestamps=True,
             vad_filter=options.vad, initial_prompt=options.initial_prompt, hotwords=options.hotwords,
@@ -175,11 +173,12 @@ class Transcriber:
         return segments
 
     def _language(self, samples: np.ndarray) -> tuple[str, float]:
+        """The language of the recording's first LANGUAGE_SECONDS (all of `samples` may be hours)."""
         if self.options.language:
             return self.options.language, 1.0
         if samples.size < SAMPLE_RATE // 2:
             return "en", 0.0
-        return self.detect_language(samples)
+        return self.detect_language(samples[:round(LANGUAGE_SECONDS * SAMPLE_RATE)])
 
     def _fill_skipped_speech(self, samples: np.ndarray, segments: tuple[Segment, ...],
                              common: dict) -> tuple[Segment, ...]:
@@ -198,6 +197,12 @@ class Transcriber:
         return tuple(sorted((*segments, *added), key=lambda seg: seg.start))
 
 
+# Language detection hears at most 4 windows of 30 s of speech, and stops at the first it is sure
+# of (`detect_language`); faster-whisper first runs Silero VAD over all it is given and copies the
+# speech out. So it gets the first 4 minutes: two minutes of speech at any density above half, and
+# on the 10-minute meeting file 1.05 s instead of 1.97 s for the whole piece, same language and
+# probability (benchmarks/README.md, "Silero and the diarizer's imports").
+LANGUAGE_SECONDS = 240.0
 MIN_SKIPPED_SPEECH = 1.0  # seconds of VAD speech without a word before it is decoded again
 
 # --- long recordings, in pieces --------------------------------------------------------------------
