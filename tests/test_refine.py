@@ -197,9 +197,18 @@ def test_the_decision_uses_max_windows_and_every_window_moves() -> None:
 
     voices = np.array([0] * 3000 + [1] * 2000)
     settings = SplitSettings(**{**SETTINGS.__dict__, "max_windows": 40})
-    activity, moves = split_mixed_speakers(one_speaker(5000), toy_embed(voices), settings,
-                                           counted(toy_embed(voices)))
-    assert calls[:2] == [40, 460]  # 500 windows: 40 decide, the other 460 only once it is a split
+    whole: list[int] = []
+    embed = toy_embed(voices)
+
+    def whole_embed(index_sets: list[np.ndarray]) -> np.ndarray:
+        whole.append(len(index_sets))
+        return embed(index_sets)
+
+    activity, moves = split_mixed_speakers(one_speaker(5000), whole_embed, settings, counted(embed))
+    # 500 windows: 40 decide (the window embedder); the other 460 are placed by the cheap whole-set
+    # embedder against the two halves' centroids, only once it is a split.
+    assert calls[0] == 40 and 460 not in calls
+    assert whole[:2] == [2, 460]
     assert np.array_equal(activity[:, 1], voices == 1)
     calls.clear()
     one_voice = toy_embed(np.zeros(5000, dtype=int))
@@ -208,12 +217,15 @@ def test_the_decision_uses_max_windows_and_every_window_moves() -> None:
 
 
 def test_windows_are_judged_by_their_own_embedder() -> None:
-    # The whole-set embedder hears one voice; the window embedder hears two: windows decide.
+    # The whole-set embedder hears one voice; the window embedder hears two: windows decide. (All
+    # 50 windows take part in the decision here: windows beyond `max_windows` are placed by the
+    # whole-set embedder, which cannot tell these voices apart.)
     voices = np.array([0] * 300 + [1] * 200)
     blurred = toy_embed(np.zeros(500, dtype=int))
-    activity, moves = split_mixed_speakers(one_speaker(500), blurred, SETTINGS, toy_embed(voices))
+    settings = SplitSettings(**{**SETTINGS.__dict__, "max_windows": 50})
+    activity, moves = split_mixed_speakers(one_speaker(500), blurred, settings, toy_embed(voices))
     assert len(moves) == 1 and np.array_equal(activity[:, 1], voices == 1)
-    activity, moves = split_mixed_speakers(one_speaker(500), toy_embed(voices), SETTINGS, blurred)
+    activity, moves = split_mixed_speakers(one_speaker(500), toy_embed(voices), settings, blurred)
     assert moves == []
 
 

@@ -329,10 +329,12 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
                           ) -> DiarizeOutput:
     """`refine.split_mixed_speakers` on pyannote's output, on the CAM++ frame grid (20 ms).
 
-    Whole speakers and halves are embedded from the shared frames; the short windows that decide a
-    split from their own audio (`samples`, the whole file), as the frames' context blurs voices that
-    take turns: on the 21 shared recordings, one person's windows scored a margin of 0.16 on shared
-    frames (-0.05 on their own audio), more than two people's in one speaker did (0.06-0.13)."""
+    Whole speakers and halves, and the windows placed once a split is decided, are embedded from the
+    shared frames; the short windows that decide it from their own audio (`samples`, the whole
+    file), as the frames' context blurs voices that take turns: on the 21 shared recordings, one
+    person's windows scored a margin of 0.16 on shared frames (-0.05 on their own audio), more than
+    two people's in one speaker did (0.06-0.13). Placing the other windows against the two halves'
+    centroids is the easier question, as in the resegmentation."""
     labels = list(output.speaker_diarization.labels())
     num_frames = frames.shape[-1]
     activity = _as_matrix(output.speaker_diarization, labels, num_frames)
