@@ -8,6 +8,7 @@ import pytest
 from pyannote.core import Annotation, Segment
 
 from conftest import SHARED_DATA, skip_without_shared
+from podium.diarize import refine
 from podium.diarize.pipeline import solo_seconds
 from podium.diarize.refine import (
     SplitSettings,
@@ -501,3 +502,19 @@ def test_a_speaker_never_alone_does_not_shift_the_targets() -> None:
     moved = resegment(activity, toy_embed(voices), 10, 5, 0.05)
     assert moved[403:427, 2].all() and not moved[403:427, 1].any()
     assert np.array_equal(moved[:, 0], activity[:, 0])
+
+
+def test_windows_are_embedded_a_block_at_a_time_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    voices = np.array([0] * 200 + [1] * 100 + [0] * 100 + [1] * 30 + [0] * 100)
+    activity = _two_speakers(voices, np.array([0] * 200 + [1] * 100 + [0] * 230))
+    whole = resegment(activity, toy_embed(voices), 10, 5, 0.05)  # 106 windows in one block
+    sizes: list[int] = []
+    embed = toy_embed(voices)
+
+    def counted(index_sets: list[np.ndarray]) -> np.ndarray:
+        sizes.append(len(index_sets))
+        return embed(index_sets)
+
+    monkeypatch.setattr(refine, "RESEGMENT_BLOCK", 16)
+    assert np.array_equal(resegment(activity, counted, 10, 5, 0.05), whole)
+    assert max(sizes[1:]) == 16 and sum(sizes[1:]) == 106  # after the centroids: blocks of 16

@@ -37,6 +37,8 @@ Embed = Callable[[list[np.ndarray]], np.ndarray]
 # one person score at most 0.79 on CAM++ (two minutes each of three shared voices); copies in a
 # looped file score 0.99 and above.
 DUPLICATE_SIMILARITY = 0.97
+# `resegment` embeds its windows this many at a time (memory: a few MB a block).
+RESEGMENT_BLOCK = 2048
 
 
 @dataclass(frozen=True)
@@ -241,8 +243,13 @@ def resegment(activity: np.ndarray, embed: Embed, window_frames: int, hop_frames
     centroids = embed([np.flatnonzero(activity[:, s] & solo) for s in speakers])
     num_frames, half = len(activity), window_frames // 2
     centers = np.flatnonzero(solo)[::hop_frames]
-    windows = [np.arange(max(0, c - half), min(num_frames, c + half)) for c in centers]
-    similarities = embed(windows) @ centroids.T  # columns: `speakers`
+    # A block of windows at a time: 3 hours hold some 70000, whose pooled statistics alone would
+    # take 0.3 GB at once.
+    similarities = np.zeros((len(centers), len(speakers)))  # columns: `speakers`
+    for first in range(0, len(centers), RESEGMENT_BLOCK):
+        block = centers[first:first + RESEGMENT_BLOCK]
+        windows = [np.arange(max(0, c - half), min(num_frames, c + half)) for c in block]
+        similarities[first:first + len(block)] = embed(windows) @ centroids.T
     column = np.full(activity.shape[1], -1)
     column[speakers] = np.arange(len(speakers))
     own = column[activity[centers].argmax(axis=1)]  # a solo frame's speaker is among `speakers`
