@@ -199,9 +199,10 @@ class Transcriber:
 
 # Language detection hears at most 4 windows of 30 s of speech, and stops at the first it is sure
 # of (`detect_language`); faster-whisper first runs Silero VAD over all it is given and copies the
-# speech out. So it gets the first 4 minutes: two minutes of speech at any density above half, and
-# on the 10-minute meeting file 1.05 s instead of 1.97 s for the whole piece, same language and
-# probability (benchmarks/README.md, "Silero and the diarizer's imports").
+# speech out (all of a long recording's). So it gets the first 4 minutes: two minutes of speech at
+# any density above half, and on the 10-minute meeting file 1.05 s instead of 1.97 s for the whole
+# file, same language and probability (benchmarks/README.md, "What is left of the DER, and the
+# command's time").
 LANGUAGE_SECONDS = 240.0
 MIN_SKIPPED_SPEECH = 1.0  # seconds of VAD speech without a word before it is decoded again
 
