@@ -28,6 +28,7 @@ os.environ["PYANNOTE_METRICS_ENABLED"] = "false"
 if not os.environ.get("HF_TOKEN"):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import contextlib
 import itertools
 import math
 import warnings
@@ -81,6 +82,13 @@ class _NoPLDA(PLDA):
 # Below this much audio the steps' temporaries are small, and trimming the heap between them only
 # costs the page faults of taking the memory back (`heap.trim`).
 TRIM_FROM_SECONDS = 600.0
+# From this much audio on, the passes that run CAM++ on many clips of varying length (the short
+# pairs' own audio, the splitting pass, the resegmentation) put every allocation of a MiB or more
+# in pages of its own: their temporaries otherwise fragment the heap, which is the peak of a long
+# recording (3 hours, the diarizer alone: 2.47 -> 2.12 GiB), at about 20% more time for the three
+# passes (benchmarks/README.md, "3 hours").
+SEPARATE_PAGES_FROM_SECONDS = 3600.0
+SEPARATE_PAGES_BYTES = 1024 * 1024
 # Audio per CAM++ pass over the splitting pass's windows: at the default 16 s it raised the
 # 10-minute file's diarization peak by 0.16 GB (1.34 -> 1.50 GB), at 6 s not at all, for the same
 # time (benchmarks/README.md, "Two voices in one speaker").
@@ -121,6 +129,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
                                         min_gain=Uniform(0.0, 1.0))
         _adapt_inference(self._segmentation)
         self._trim_between_steps = True  # set per file by `apply`
+        self._separate_pages = False  # set per file by `apply`
 
     def default_parameters(self) -> dict[str, Any]:
         return hyper_parameters(DiarizeOptions())
@@ -158,7 +167,9 @@ class _SharedFrameDiarization(SpeakerDiarization):
               max_speakers: int | None = None, hook: Callable[..., Any] | None = None,
               **kwargs: Any) -> DiarizeOutput:
         waveform = file.get("waveform")
-        self._trim_between_steps = waveform is None or waveform.shape[-1] >= TRIM_FROM_SECONDS * SAMPLE_RATE
+        seconds = None if waveform is None else waveform.shape[-1] / SAMPLE_RATE
+        self._trim_between_steps = seconds is None or seconds >= TRIM_FROM_SECONDS
+        self._separate_pages = seconds is not None and seconds >= SEPARATE_PAGES_FROM_SECONDS
         output = super().apply(file, num_speakers=num_speakers, min_speakers=min_speakers,
                                max_speakers=max_speakers, hook=hook, **kwargs)
         # A given number of speakers is final.
@@ -169,9 +180,10 @@ class _SharedFrameDiarization(SpeakerDiarization):
         self._trim_heap()
         # Without shared CAM++ frames and the audio there is nothing to split with.
         if split is not None and frames is not None and waveform is not None:
-            output = _split_mixed_speakers(output, self._embedding.model_, frames, waveform[0],
-                                           replace(split, max_speakers=max_speakers),
-                                           self.segmentation.min_duration_off)
+            with self._large_blocks_apart():
+                output = _split_mixed_speakers(output, self._embedding.model_, frames, waveform[0],
+                                               replace(split, max_speakers=max_speakers),
+                                               self.segmentation.min_duration_off)
             self._trim_heap()
         # After the split: a noise speaker often starts inside a real one (a bank call's 2.0 s of
         # line noise came with 1.4 s of speech, 45% speech, and only the split set it apart).
@@ -180,9 +192,14 @@ class _SharedFrameDiarization(SpeakerDiarization):
         output = _absorb_fleeting_speakers(output, self.min_speaker_seconds, min_speakers or 1,
                                            self.segmentation.min_duration_off)
         if self.resegmentation.enabled and frames is not None:
-            output = _resegment(output, self._embedding.model_, frames, self.resegmentation.window,
-                                self.resegmentation.min_gain, self.segmentation.min_duration_off)
+            with self._large_blocks_apart():
+                output = _resegment(output, self._embedding.model_, frames, self.resegmentation.window,
+                                    self.resegmentation.min_gain, self.segmentation.min_duration_off)
         return output
+
+    def _large_blocks_apart(self) -> contextlib.AbstractContextManager[None]:
+        """Large allocations in pages of their own (long inputs only: SEPARATE_PAGES_FROM_SECONDS)."""
+        return heap.mmap_threshold(SEPARATE_PAGES_BYTES) if self._separate_pages else contextlib.nullcontext()
 
     def _trim_heap(self) -> None:
         """Hand one step's freed temporaries back before the next step (long inputs only)."""
@@ -243,7 +260,9 @@ class _SharedFrameDiarization(SpeakerDiarization):
                 masks = _without_overlap(masks, min_frames)
             embeddings = chunk_embeddings(model, frames, starts, window.duration, masks,
                                           batch_size=8 * self.embedding_batch_size)
-            short = self._own_audio_embeddings(model, file["waveform"][0], binary_segmentations, embeddings)
+            with self._large_blocks_apart():
+                short = self._own_audio_embeddings(model, file["waveform"][0], binary_segmentations,
+                                                   embeddings)
         self._trim_heap()
         if self.training:
             file["training_cache/shared_embeddings"] = embeddings
