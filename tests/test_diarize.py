@@ -16,7 +16,7 @@ from podium import weights
 from podium.diarize import tuned
 from podium.diarize.campplus import CAMPPlus
 from podium.diarize.embedding import CamPlusPlus
-from podium.diarize.features import fbank
+from podium.diarize.features import fbank, normalised_fbank
 from podium.diarize.pipeline import DiarizationResult, DiarizeOptions, Diarizer
 from podium.errors import ModelError, PodiumError
 from podium.evaluate.api import EvaluateOptions, pool, reference_from_manifest_item, score_pair
@@ -210,6 +210,20 @@ def test_masked_embedding_matches_cropped_clip() -> None:
     with torch.inference_mode():
         empty = model(clip[None, None], weights=torch.zeros(1, 500))[0]
     assert torch.isnan(empty).all()  # no active frame: NaN, which pyannote's clustering skips
+
+
+@pytest.mark.parametrize("seconds", [0.3, 1.0, 2.7, 11.0])
+def test_campplus_frames_of_varied_lengths_match_the_onednn_path(seconds: float) -> None:
+    """Clips take the trunk without oneDNN (`CAMPPlus.frames(varied_lengths=True)`): same frames."""
+    model = CamPlusPlus.from_state_dict(weights.locate(weights.CAMPLUS))
+    clip = torch.from_numpy(_clip("ljspeech_LJ001-0001.wav")[:round(16000 * seconds)])
+    features = normalised_fbank(torch.stack([clip, clip.flip(0)]))
+    with torch.inference_mode():
+        one_off = model.campplus.frames(features, varied_lengths=True)
+        blocks = model.campplus.frames(features)
+    assert one_off.shape == blocks.shape
+    assert torch.allclose(one_off, blocks, atol=1e-4)
+    assert one_off.abs().max() > 0.1
 
 
 def test_missing_weights_name_the_package(tmp_path: Path) -> None:

@@ -67,7 +67,9 @@ class CamPlusPlus(Model):
                 weights: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 1, T) waveforms, optional (B, T') or (B, S, T') 0/1 weights at any frame rate ->
         (B, 192) or (B, S, 192) embeddings (NaN where fewer than two weighted frames)."""
-        frames = self.campplus.frames(features.normalised_fbank(waveforms[:, 0]))
+        # Clips of whatever length their caller cut (`voices.clip_embed`, pyannote's embedding
+        # step, enrollment); the whole-file blocks go through `file_frames` instead.
+        frames = self.campplus.frames(features.normalised_fbank(waveforms[:, 0]), varied_lengths=True)
         if weights is None:
             return self.campplus.pool(frames)[:, 0]
         squeeze = weights.dim() == 2
