@@ -6,7 +6,8 @@ job's resident size keeps the high-water mark of every step before. `trim` retur
 "Diarization memory on long recordings"). Elsewhere than glibc it does nothing.
 
 `mmap_threshold` keeps a step's large temporaries out of the heap altogether, for steps whose
-peak is the heap's fragmentation rather than what they hold (benchmarks/README.md, "3 hours").
+peak is the heap's fragmentation rather than what they hold (benchmarks/README.md, "The passes'
+heap, and CAM++ on clips").
 """
 
 from __future__ import annotations

@@ -82,11 +82,11 @@ class _NoPLDA(PLDA):
 # Below this much audio the steps' temporaries are small, and trimming the heap between them only
 # costs the page faults of taking the memory back (`heap.trim`).
 TRIM_FROM_SECONDS = 600.0
-# From this much audio on, the passes that run CAM++ on many clips of varying length (the short
-# pairs' own audio, the splitting pass, the resegmentation) put every allocation of a MiB or more
-# in pages of its own: their temporaries otherwise fragment the heap, which is the peak of a long
-# recording (3 hours, the diarizer alone: 2.47 -> 2.12 GiB), at about 20% more time for the three
-# passes (benchmarks/README.md, "3 hours").
+# From this much audio on, the passes that embed many sets of frames and clips of varying length
+# (the short pairs' own audio, the splitting pass, the resegmentation) put every allocation of a MiB
+# or more in pages of its own: their temporaries otherwise fragment the heap, and that is the peak of
+# a long recording (3 hours, the diarizer alone: 2.47 -> 2.12 GiB; the passes 77 s -> 132 s, the
+# command 2% slower: benchmarks/README.md, "The passes' heap, and CAM++ on clips").
 SEPARATE_PAGES_FROM_SECONDS = 3600.0
 SEPARATE_PAGES_BYTES = 1024 * 1024
 # Audio per CAM++ pass over the splitting pass's windows: at the default 16 s it raised the
