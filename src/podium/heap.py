@@ -40,13 +40,12 @@ def mmap_threshold(size: int) -> Iterator[None]:
     glibc's dynamic ceiling, fixed (glibc cannot go back to adjusting it), which is where a job
     that has freed a few large tensors already sits."""
     mallopt = _libc_function("mallopt")
-    if mallopt is None or not mallopt(M_MMAP_THRESHOLD, size):
-        yield
-        return
+    applied = mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, size))
     try:
         yield
     finally:
-        mallopt(M_MMAP_THRESHOLD, DYNAMIC_MMAP_THRESHOLD_MAX)
+        if applied and mallopt is not None:
+            mallopt(M_MMAP_THRESHOLD, DYNAMIC_MMAP_THRESHOLD_MAX)
 
 
 @functools.cache
