@@ -13,7 +13,7 @@ import torchaudio.compliance.kaldi as kaldi
 
 from conftest import SHARED_DATA, SHARED_MANIFEST, every_shared_file, shared_missing, skip_without_shared
 from podium import weights
-from podium.diarize import embedding, tuned
+from podium.diarize import tuned
 from podium.diarize.campplus import CAMPPlus
 from podium.diarize.embedding import CamPlusPlus
 from podium.diarize.features import fbank, normalised_fbank
@@ -224,28 +224,6 @@ def test_campplus_frames_of_varied_lengths_match_the_onednn_path(seconds: float)
     assert one_off.shape == blocks.shape
     assert torch.allclose(one_off, blocks, atol=1e-4)
     assert one_off.abs().max() > 0.1
-
-
-@pytest.mark.skipif(not embedding.native_bfloat16(), reason="this CPU has no native bfloat16")
-def test_bfloat16_blocks_pool_to_the_float32_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The whole-file blocks in bfloat16 (`embedding.BFLOAT16_BLOCKS`): other frames, the same voices."""
-    model = CamPlusPlus.from_state_dict(weights.locate(weights.CAMPLUS))
-    speech = np.concatenate([_clip(f"ljspeech_LJ001-000{i}.wav") for i in (1, 3)]
-                            + [_clip(f"ieee_S_0{n}.wav") for n in ("1_04", "2_01")])
-    frames = {}
-    for flag in (False, True):
-        monkeypatch.setattr(embedding, "BFLOAT16_BLOCKS", flag)
-        with torch.inference_mode():
-            frames[flag] = embedding.file_frames(model, torch.from_numpy(speech), batch_size=4).float()
-    assert frames[True].shape == frames[False].shape
-    assert not torch.equal(frames[True], frames[False])  # the bfloat16 path did run
-    # 2-second windows pooled as the diarizer pools its chunks.
-    windows = round(2.0 / embedding.FRAME_SECONDS)
-    usable = frames[False].shape[-1] // windows * windows
-    pooled = {flag: model.campplus.pool(f[:, :usable].reshape(512, -1, windows).transpose(0, 1))[:, 0]
-              for flag, f in frames.items()}
-    cosine = torch.nn.functional.cosine_similarity(pooled[True], pooled[False], dim=-1)
-    assert cosine.min() > 0.999
 
 
 def test_missing_weights_name_the_package(tmp_path: Path) -> None:

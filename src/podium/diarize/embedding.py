@@ -39,22 +39,6 @@ FRAME_STRIDE = 2
 FRAME_SECONDS = FRAME_STRIDE * features.HOP / SAMPLE_RATE
 
 
-def native_bfloat16() -> bool:
-    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX). Elsewhere oneDNN emulates
-    it, slower than float32, so the blocks stay in float32 there."""
-    cpu = getattr(torch._C, "_cpu", None)
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
-
-
-# CAM++'s trunk on the whole-file blocks in bfloat16 where the CPU has it: twice as fast (the
-# embedding step's largest part), the same pooled DER on the 21 shared recordings
-# (benchmarks/README.md, "CAM++ blocks in bfloat16"). Only the fixed-shape blocks: on clips of new
-# lengths oneDNN's bfloat16 primitives cost far more than they save. Statistics pooling stays in
-# float32 (its variance subtracts two large sums).
-BFLOAT16_BLOCKS = native_bfloat16()
-
-
 class CamPlusPlus(Model):
     """CAM++ (192-d, 16 kHz) taking raw waveforms and optional frame weights, like pyannote's WeSpeaker."""
 
@@ -121,8 +105,7 @@ def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int,
         audio = torch.stack([waveform[w * features.HOP:w * features.HOP + span] for w in batch_windows])
         batch = features.fbank(features.float_waveform(audio))
         batch = batch - batch.mean(dim=1, keepdim=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BFLOAT16_BLOCKS):
-            frames = model.campplus.frames(batch)  # (b, 512, window/2); CUDA tensors stay as they are
+        frames = model.campplus.frames(batch)  # (b, 512, window/2)
         if result is None:  # every block but the last holds BLOCK_FRAMES / FRAME_STRIDE frames
             length = -(-total // FRAME_STRIDE)
             result = frames.new_empty(frames.shape[1], length, dtype=FRAME_STORAGE)
