@@ -355,12 +355,40 @@ def test_frame_set_embeddings_match_campplus_pooling(campplus, length: int) -> N
     assert frames.shape[-1] >= first + length
     indices = np.arange(first, first + length)
     with torch.inference_mode():
-        expected = campplus.campplus.pool(frames[None, :, first:first + length].float())[0, 0]
+        expected = campplus.campplus.pool(frames.take(torch.from_numpy(indices))[None])[0, 0]
     expected = (expected / expected.norm()).numpy()
     assert float(embed([indices])[0] @ expected) > 0.9999
     # Non-contiguous sets pool exactly their frames, in any order.
     scattered = np.concatenate([indices[::2], indices[1::2]])
     assert float(embed([scattered])[0] @ expected) > 0.9999
+
+
+@pytest.mark.slow
+@skip_without_shared()
+def test_file_frames_in_one_byte_stay_within_half_a_step_of_campplus(campplus) -> None:
+    """`FileFrames` holds each block's frames as 8-bit codes of (channel, block) scales: every value
+    within half a step of what CAM++ gave, its zeros (the ReLU's) still zero, pooling unchanged."""
+    import torch
+
+    from podium.diarize import features
+    from podium.diarize.embedding import BLOCK_FRAMES, CONTEXT_FRAMES, FRAME_STRIDE
+    from podium.media import load_audio
+
+    reader = np.concatenate([load_audio(DATA / f"ljspeech_LJ001-000{i}.wav").samples for i in range(1, 4)])
+    frames, _ = _frames_and_embed(campplus, reader)
+    block = BLOCK_FRAMES // FRAME_STRIDE
+    assert frames.codes.dtype == torch.uint8 and frames.scales.shape[1] == -(-frames.shape[-1] // block)
+    # The first block as `file_frames` computes it (its context after it), in float32.
+    span = (BLOCK_FRAMES + 2 * CONTEXT_FRAMES - 1) * features.HOP + features.WINDOW
+    with torch.inference_mode():
+        expected = campplus.campplus.frames(features.normalised_fbank(torch.from_numpy(reader[None, :span])))
+        expected = expected[0, :, :block]
+        stored = frames.take(torch.arange(block))
+        pooled = [campplus.campplus.pool(x[None])[0, 0] for x in (expected, stored)]
+    half_step = frames.scales[:, :1] / 2
+    assert torch.all((stored - expected).abs() <= half_step * 1.001 + 1e-7)
+    assert torch.all(stored[expected == 0] == 0)
+    assert float(torch.nn.functional.cosine_similarity(*pooled, dim=0)) > 0.9999
 
 
 @pytest.mark.slow

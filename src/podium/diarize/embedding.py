@@ -14,6 +14,7 @@ with 0.5 s of context on each side) and pool each (chunk, speaker) pair from tho
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +31,45 @@ from podium.media import SAMPLE_RATE
 # a little DER (benchmarks/README.md, "How the diarization defaults were chosen").
 BLOCK_FRAMES = 1000
 CONTEXT_FRAMES = 50
-# The whole-file frames are the one array of a long recording that grows with it: half precision
-# halves it (0.37 GB an hour in float32). Pooling reads them back as float32 (benchmarks/README.md:
-# the same DER on the 21 shared recordings).
-FRAME_STORAGE = torch.float16
 # Fbank frames per CAM++ output frame (the TDNN's time stride), and the seconds between output frames.
 FRAME_STRIDE = 2
 FRAME_SECONDS = FRAME_STRIDE * features.HOP / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class FileFrames:
+    """CAM++ frame features of a whole file, (512, N) at one per 20 ms, held in one byte each.
+
+    They are the one array of a long recording that grows with it (0.37 GB an hour in float32,
+    0.18 in float16): each block of `file_frames` is stored as 8-bit codes of its channels, scaled
+    per (channel, block) by the block's largest value (the features follow a ReLU, so none is
+    negative and a zero stays exactly zero). `take` reads them back as float32 for pooling. Against
+    float16 storage: the same DER on the 21 shared recordings and on the 1-hour meeting loop
+    (benchmarks/README.md, "Frames in one byte")."""
+
+    codes: torch.Tensor  # (512, N) uint8
+    scales: torch.Tensor  # (512, blocks) float32: a code of 255 is the block's largest value
+    block: int = BLOCK_FRAMES // FRAME_STRIDE  # frames per scale
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.codes.shape
+
+    @property
+    def device(self) -> torch.device:
+        return self.codes.device
+
+    def take(self, index: torch.Tensor) -> torch.Tensor:
+        """(512, *index.shape) float32 features of the frames numbered in `index`."""
+        values = self.codes[:, index].float()
+        return values.mul_(self.scales[:, index // self.block])
+
+
+def _encoded(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(512, T) features of one block -> (uint8 codes, (512,) scales): `FileFrames`' storage."""
+    scales = frames.amax(dim=1).clamp_min(torch.finfo(torch.float32).tiny) / 255
+    codes = torch.round(frames / scales[:, None]).clamp_(0, 255).to(torch.uint8)
+    return codes, scales
 
 
 class CamPlusPlus(Model):
@@ -80,9 +113,9 @@ class CamPlusPlus(Model):
 
 
 def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int,
-                progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
+                progress: Callable[[int, int], None] | None = None) -> FileFrames:
     """(T,) waveform (float, or 16-bit PCM) -> (512, N) CAM++ frame features for the whole file, N =
-    one per 20 ms, stored as FRAME_STORAGE.
+    one per 20 ms, in one byte each (`FileFrames`).
 
     Blocks of BLOCK_FRAMES fbank frames (+ context either side, trimmed afterwards) are mean-
     normalised on their own, as a 10 s chunk would be, and run through CAM++ in batches. Each
@@ -98,7 +131,8 @@ def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int,
     # on even frames so output frames line up with the global 20 ms grid.
     windows = [min(max(0, s - CONTEXT_FRAMES), total - window) // FRAME_STRIDE * FRAME_STRIDE for s in starts]
     span = (window - 1) * features.HOP + features.WINDOW  # samples of one window's fbank frames
-    result: torch.Tensor | None = None
+    codes: torch.Tensor | None = None
+    scales: torch.Tensor | None = None
     end = 0
     for first in range(0, len(starts), batch_size):
         batch_windows = windows[first:first + batch_size]
@@ -106,24 +140,24 @@ def file_frames(model: CamPlusPlus, waveform: torch.Tensor, batch_size: int,
         batch = features.fbank(features.float_waveform(audio))
         batch = batch - batch.mean(dim=1, keepdim=True)
         frames = model.campplus.frames(batch)  # (b, 512, window/2)
-        if result is None:  # every block but the last holds BLOCK_FRAMES / FRAME_STRIDE frames
-            length = -(-total // FRAME_STRIDE)
-            result = frames.new_empty(frames.shape[1], length, dtype=FRAME_STORAGE)
+        if codes is None or scales is None:  # each block but the last: BLOCK_FRAMES / FRAME_STRIDE frames
+            codes = frames.new_empty(frames.shape[1], -(-total // FRAME_STRIDE), dtype=torch.uint8)
+            scales = frames.new_empty(frames.shape[1], len(starts))
         for index, w in enumerate(batch_windows, start=first):
             keep_from = (starts[index] - w) // FRAME_STRIDE
             keep = -(-min(BLOCK_FRAMES, total - starts[index]) // FRAME_STRIDE)
             piece = frames[index - first, :, keep_from:keep_from + keep]  # the last may be a frame short
             at = starts[index] // FRAME_STRIDE
-            result[:, at:at + piece.shape[-1]] = piece
+            codes[:, at:at + piece.shape[-1]], scales[:, index] = _encoded(piece)
             end = at + piece.shape[-1]
         if progress is not None:
             progress(min(first + batch_size, len(starts)), len(starts))
-    if result is None:
+    if codes is None or scales is None:
         raise ValueError("no audio to embed")
-    return result[:, : min(end, CAMPPlus.num_output_frames(total))]
+    return FileFrames(codes[:, : min(end, CAMPPlus.num_output_frames(total))], scales)
 
 
-def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.ndarray,
+def chunk_embeddings(model: CamPlusPlus, frames: FileFrames, chunk_starts: np.ndarray,
                      chunk_duration: float, masks: np.ndarray, batch_size: int) -> np.ndarray:
     """Pool (chunk, speaker) embeddings from whole-file frames.
 
@@ -148,7 +182,7 @@ def chunk_embeddings(model: CamPlusPlus, frames: torch.Tensor, chunk_starts: np.
     for first in range(0, num_chunks, batch_size):
         last = min(first + batch_size, num_chunks)
         gather = torch.from_numpy(offsets[first:last]).to(frames.device)[:, None] + index[None, :]
-        windows = frames[:, gather.clamp(max=frames.shape[-1] - 1)].transpose(0, 1).float()  # (b, 512, T)
+        windows = frames.take(gather.clamp(max=frames.shape[-1] - 1)).transpose(0, 1)  # (b, 512, T)
         embeddings[first:last] = model.campplus.pool(windows, weights[first:last])
     return embeddings.cpu().numpy()
 
@@ -163,7 +197,7 @@ SET_BATCH_FRAMES = 8192
 LONG_SET_PIECE = 4096
 
 
-def frame_set_embeddings(model: CamPlusPlus, frames: torch.Tensor,
+def frame_set_embeddings(model: CamPlusPlus, frames: FileFrames,
                          index_sets: list[np.ndarray]) -> np.ndarray:
     """Unit-norm (len(index_sets), 192) embeddings, each pooled over the listed whole-file frames
     (from `file_frames`); a set may be any length and need not be contiguous."""
@@ -176,8 +210,7 @@ def frame_set_embeddings(model: CamPlusPlus, frames: torch.Tensor,
         for position, row in enumerate(rows):
             gather[position, :len(index_sets[row])] = index_sets[row]
             weights[position, 0, :len(index_sets[row])] = 1.0
-        gathered = frames[:, torch.from_numpy(gather).to(frames.device)]
-        windows = gathered.transpose(0, 1).float()  # (b, 512, longest)
+        windows = frames.take(torch.from_numpy(gather).to(frames.device)).transpose(0, 1)  # (b, 512, longest)
         stats[rows] = masked_statistics(windows, weights)[:, 0]
     for row in sorted(set(range(len(index_sets))) - set(short)):  # whole speakers: read in pieces
         stats[row] = _long_set_statistics(frames, index_sets[row])
@@ -198,14 +231,14 @@ def _frame_batches(rows: list[int], lengths: list[int]) -> list[list[int]]:
     return batches
 
 
-def _long_set_statistics(frames: torch.Tensor, indices: np.ndarray, piece: int = LONG_SET_PIECE
+def _long_set_statistics(frames: FileFrames, indices: np.ndarray, piece: int = LONG_SET_PIECE
                           ) -> torch.Tensor:
     """`masked_statistics` (mean, unbiased std) over many frames, accumulated in float64 pieces."""
     indices_tensor = torch.from_numpy(np.asarray(indices, dtype=np.int64)).to(frames.device)
     total = torch.zeros(frames.shape[0], dtype=torch.float64, device=frames.device)
     squares = torch.zeros_like(total)
     for first in range(0, len(indices_tensor), piece):
-        values = frames[:, indices_tensor[first:first + piece]].double()
+        values = frames.take(indices_tensor[first:first + piece]).double()
         total += values.sum(dim=1)
         squares += (values * values).sum(dim=1)
     count = len(indices_tensor)

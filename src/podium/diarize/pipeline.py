@@ -52,6 +52,7 @@ from podium.diarize.clustering import HYPER_PARAMETERS, ClusteringSettings, Spea
 from podium.diarize.embedding import (
     FRAME_SECONDS,
     CamPlusPlus,
+    FileFrames,
     chunk_embeddings,
     embed_via_runs,
     file_frames,
@@ -343,7 +344,7 @@ def _adapt_inference(inference: Inference) -> None:
     inference.infer = adapted  # type: ignore[method-assign]
 
 
-def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: torch.Tensor,
+def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: FileFrames,
                           samples: torch.Tensor, settings: SplitSettings, min_duration_off: float
                           ) -> DiarizeOutput:
     """`refine.split_mixed_speakers` on pyannote's output, on the CAM++ frame grid (20 ms).
@@ -377,7 +378,7 @@ def _split_mixed_speakers(output: DiarizeOutput, model: CamPlusPlus, frames: tor
                       min_duration_off)
 
 
-def _frame_embed(model: CamPlusPlus, frames: torch.Tensor) -> Callable[[list[np.ndarray]], np.ndarray]:
+def _frame_embed(model: CamPlusPlus, frames: FileFrames) -> Callable[[list[np.ndarray]], np.ndarray]:
     """Frame index sets -> unit-norm CAM++ embeddings pooled over the shared whole-file `frames`."""
     def embed(index_sets: list[np.ndarray]) -> np.ndarray:
         with torch.inference_mode():
@@ -424,7 +425,7 @@ def _absorb_fleeting_speakers(output: DiarizeOutput, min_seconds: float, min_spe
                          speaker_embeddings=np.stack([centroids[label] for label in merged.labels()]))
 
 
-def _resegment(output: DiarizeOutput, model: CamPlusPlus, frames: torch.Tensor, window: float,
+def _resegment(output: DiarizeOutput, model: CamPlusPlus, frames: FileFrames, window: float,
                min_gain: float, min_duration_off: float) -> DiarizeOutput:
     """`refine.resegment` on pyannote's output, on the CAM++ frame grid (20 ms), windows embedded
     from the shared frames; the moved frames were solo, so the exclusive turns move with them. The
