@@ -178,35 +178,38 @@ def test_fbank_matches_torchaudio_kaldi() -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_discrete_diarization_is_pyannotes_to_diarization(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_discrete_diarization_is_pyannotes_reconstruct(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The lean reconstruction gives pyannote's result exactly, ties included (scores are 0/1, so
-    many frames tie), with blocks of frames that split the file anywhere."""
+    many frames tie), with blocks of frames that split the file anywhere and more speakers counted
+    at once than there are clusters. (`test_diarize_hook.py` checks it on real segmentations.)"""
+    from types import SimpleNamespace
+
+    from pyannote.audio.pipelines import SpeakerDiarization
     from pyannote.audio.pipelines.utils.diarization import SpeakerDiarizationMixin
     from pyannote.core import SlidingWindow, SlidingWindowFeature
 
     from podium.diarize import pipeline
 
     rng = np.random.default_rng(seed)
-    chunks, frames, clusters = 40, 589, 2 + seed
-    scores = rng.integers(0, 2, size=(chunks, frames, clusters)).astype(np.float32)
-    absent = np.nonzero(rng.random((chunks, clusters)) < 0.3)  # (chunk, cluster) pairs not in a chunk
-    scores[absent[0], :, absent[1]] = np.nan
+    chunks, frames, speakers = 40, 589, 3
+    scores = rng.integers(0, 2, size=(chunks, frames, speakers)).astype(np.float32)
     segmentations = SlidingWindowFeature(scores, SlidingWindow(start=0.0, duration=10.0, step=1.0 + seed))
+    hard_clusters = rng.integers(0, 1 + seed, size=(chunks, speakers))
+    hard_clusters[rng.random((chunks, speakers)) < 0.2] = -2  # inactive local speakers
     step = 10.0 / frames
     span = 10.0 + (chunks - 1) * (1.0 + seed)
     count = SlidingWindowFeature(rng.integers(0, 4, size=(round(span / step), 1)).astype(np.int8),
                                  SlidingWindow(start=0.0, duration=step, step=step))
-    # pyannote's replaces NaN in place: it gets a copy.
-    expected = SpeakerDiarizationMixin.to_diarization(
-        SlidingWindowFeature(scores.copy(), segmentations.sliding_window), count)
+    theirs = SimpleNamespace(to_diarization=SpeakerDiarizationMixin.to_diarization)
+    expected = SpeakerDiarization.reconstruct(theirs, segmentations, hard_clusters, count)
     monkeypatch.setattr(pipeline, "RANK_BLOCK_FRAMES", 1000)
-    result = pipeline.discrete_diarization(segmentations, count)
+    result = pipeline.discrete_diarization(segmentations, hard_clusters, count)
     window, expected_window = result.sliding_window, expected.sliding_window
     assert (window.start, window.duration, window.step) == (
         expected_window.start, expected_window.duration, expected_window.step)
     assert result.data.dtype == expected.data.dtype
     assert np.array_equal(result.data, expected.data)
-    assert result.data.shape[1] >= 3  # padded to the most speakers counted at once
+    assert result.data.shape[1] >= 3
 
 
 def test_campplus_loads_strict() -> None:

@@ -215,7 +215,7 @@ class _SharedFrameDiarization(SpeakerDiarization):
     def reconstruct(self, segmentations: SlidingWindowFeature, hard_clusters: np.ndarray,
                     count: SlidingWindowFeature) -> SlidingWindowFeature:
         self._trim_heap()
-        return discrete_diarization(clustered_segmentations(segmentations, hard_clusters), count)
+        return discrete_diarization(segmentations, hard_clusters, count)
 
     @property
     def embeds_from_shared_frames(self) -> bool:
@@ -309,39 +309,22 @@ class _SharedFrameDiarization(SpeakerDiarization):
         return mixed
 
 
-def clustered_segmentations(segmentations: SlidingWindowFeature, hard_clusters: np.ndarray
-                            ) -> SlidingWindowFeature:
-    """What pyannote's `reconstruct` hands to `to_diarization`: (chunks, frames, clusters), each
-    cluster's activity in a chunk the max over the chunk's local speakers assigned to it, NaN where it
-    is absent. pyannote builds it in float64 as `nan * zeros`, two arrays of that size at once (2 x
-    0.16 GB for 3 hours and 16 clusters); the values are float32 segmentation scores and
-    `to_diarization` sums them into float32, so float32 here, filled in place, gives the same
-    diarization for a quarter of the memory."""
-    data = segmentations.data
-    num_clusters = int(np.max(hard_clusters)) + 1
-    clustered = np.full((*data.shape[:2], num_clusters), np.nan, dtype=np.float32)
-    for chunk, (clusters, scores) in enumerate(zip(hard_clusters, data, strict=True)):
-        for cluster in np.unique(clusters):
-            if cluster >= 0:  # -2: a local speaker left out of clustering (inactive)
-                clustered[chunk, :, cluster] = np.max(scores[:, clusters == cluster], axis=1)
-    return SlidingWindowFeature(clustered, segmentations.sliding_window)
-
-
 # Frames per block when `discrete_diarization` ranks clusters: 65536 frames of 17 ms are 18 minutes.
 RANK_BLOCK_FRAMES = 65536
 
 
-def discrete_diarization(segmentations: SlidingWindowFeature, count: SlidingWindowFeature
-                         ) -> SlidingWindowFeature:
-    """pyannote's `to_diarization`, the same 0/1 (frames, clusters) result in less memory and time.
+def discrete_diarization(segmentations: SlidingWindowFeature, hard_clusters: np.ndarray,
+                         count: SlidingWindowFeature) -> SlidingWindowFeature:
+    """pyannote's `reconstruct`: the same 0/1 (frames, clusters) diarization in less memory and time.
 
-    Each frame goes to its `count` most active clusters, activity summed over the chunks that see
-    the frame. pyannote sums into three arrays of that size (two unused here: averages and a mask
-    that only marks zeros as zero), negates and argsorts the whole of it (int64), and fills the
-    result one frame at a time in Python: at 3 hours and 20 clusters some 0.3 GB at once and
-    seconds of looping. Here: one sum, ranked a block of frames at a time (the same argsort per
-    frame, so ties fall the same way)."""
-    activations = _summed_activity(segmentations, count.sliding_window)
+    Each frame goes to its `count` most active clusters, a cluster's activity being summed over the
+    chunks that see the frame (in a chunk: the max over the local speakers assigned to it). pyannote
+    first lays out every chunk's clusters, (chunks, frames, clusters) in float64 (0.3 GB for 3 hours
+    and 16 clusters), sums that into three arrays of the file's length (two unused here: averages,
+    and a mask that only marks zeros as zero), argsorts the whole sum, and fills the result one
+    frame at a time in Python. Here each chunk adds into one float32 sum, and clusters are ranked
+    a block of frames at a time (the same argsort per frame, so ties fall the same way)."""
+    activations = _clustered_activity(segmentations, hard_clusters, count.sliding_window)
     num_clusters = activations.data.shape[1]
     most = int(np.max(count.data))
     if num_clusters < most:
@@ -360,17 +343,21 @@ def discrete_diarization(segmentations: SlidingWindowFeature, count: SlidingWind
     return SlidingWindowFeature(binary, activations.sliding_window)
 
 
-def _summed_activity(scores: SlidingWindowFeature, frames: SlidingWindow) -> SlidingWindowFeature:
-    """`Inference.aggregate(scores, frames, hamming=False, missing=0.0, skip_average=True)`: each
-    frame's sum over chunks, NaN counted as 0, in one float32 array."""
-    num_chunks, chunk_frames, num_classes = scores.data.shape
-    chunks = scores.sliding_window
+def _clustered_activity(segmentations: SlidingWindowFeature, hard_clusters: np.ndarray,
+                        frames: SlidingWindow) -> SlidingWindowFeature:
+    """(frames, clusters) float32: each cluster's activity summed over chunks, on `frames`' grid
+    placed as `Inference.aggregate` places it (-2 in `hard_clusters`: a local speaker left out of
+    clustering, inactive)."""
+    num_chunks, chunk_frames, _ = segmentations.data.shape
+    chunks = segmentations.sliding_window
     frames = SlidingWindow(start=chunks.start, duration=frames.duration, step=frames.step)
     end = chunks.start + chunks.duration + (num_chunks - 1) * chunks.step + 0.5 * frames.duration
-    total = np.zeros((frames.closest_frame(end) + 1, num_classes), dtype=np.float32)
-    for chunk, score in scores:
-        first = frames.closest_frame(chunk.start + 0.5 * frames.duration)
-        total[first:first + chunk_frames] += np.nan_to_num(score, nan=0.0)
+    total = np.zeros((frames.closest_frame(end) + 1, int(np.max(hard_clusters)) + 1), dtype=np.float32)
+    for chunk, (clusters, scores) in enumerate(zip(hard_clusters, segmentations.data, strict=True)):
+        first = frames.closest_frame(chunks[chunk].start + 0.5 * frames.duration)
+        for cluster in np.unique(clusters):
+            if cluster >= 0:
+                total[first:first + chunk_frames, cluster] += np.max(scores[:, clusters == cluster], axis=1)
     return SlidingWindowFeature(total, frames)
 
 
