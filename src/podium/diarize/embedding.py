@@ -36,7 +36,7 @@ FRAME_STRIDE = 2
 FRAME_SECONDS = FRAME_STRIDE * features.HOP / SAMPLE_RATE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: comparing tensors with == is not a bool
 class FileFrames:
     """CAM++ frame features of a whole file, (512, N) at one per 20 ms, held in one byte each.
 
