@@ -12,6 +12,7 @@ import torch
 from pyannote.audio.pipelines import SpeakerDiarization
 from pyannote.core import SlidingWindowFeature
 
+from podium import heap
 from podium.diarize import DiarizeOptions, Diarizer, tuned
 from podium.diarize.pipeline import hyper_parameters, split_settings
 from podium.media import load_audio
@@ -56,17 +57,21 @@ def test_segmentation_keeps_its_own_copy_of_each_batch_output(diarizer: Diarizer
     np.testing.assert_array_equal(outputs, expected)
 
 
-def test_16_bit_pcm_diarizes_exactly_as_its_floats(diarizer: Diarizer, shared_data: Path) -> None:
-    """`Audio.compact` hands the diarizer int16: each step converts its own piece, to the same floats."""
+def test_16_bit_pcm_and_audio_on_disk_diarize_exactly_as_floats_in_memory(diarizer: Diarizer,
+                                                                          shared_data: Path) -> None:
+    """`Audio.compact` hands the diarizer int16, each step converting its own piece, to the same
+    floats; `Audio.on_disk` hands it a file mapping whose pages come and go while it reads."""
     audio = load_audio(shared_data / "diarization" / "pyannote_sample.wav")
     pcm = audio.compact().samples
-    assert pcm.dtype == np.int16
+    on_disk = audio.on_disk().samples
+    assert pcm.dtype == np.int16 and heap.file_mapping(on_disk) is not None
     voices = np.stack([diarizer.embed(audio.samples[:80000])])  # enrollment reads the audio too
-    floats, compact = (diarizer.diarize(samples, voices=voices) for samples in (audio.samples, pcm))
-    assert compact.turns == floats.turns and compact.overlapping_turns == floats.overlapping_turns
-    assert compact.centroids.keys() == floats.centroids.keys()
-    for label, vector in floats.centroids.items():
-        np.testing.assert_array_equal(compact.centroids[label], vector)
+    floats, *others = (diarizer.diarize(samples, voices=voices) for samples in (audio.samples, pcm, on_disk))
+    for other in others:
+        assert other.turns == floats.turns and other.overlapping_turns == floats.overlapping_turns
+        assert other.centroids.keys() == floats.centroids.keys()
+        for label, vector in floats.centroids.items():
+            np.testing.assert_array_equal(other.centroids[label], vector)
     np.testing.assert_array_equal(diarizer.embed(pcm[:80000]), voices[0])
 
 

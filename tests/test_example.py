@@ -120,9 +120,10 @@ def test_whisper_makes_way_for_diarization_on_long_inputs(monkeypatch: pytest.Mo
                                                           tmp_path: Path) -> None:
     """Before diarizing an input of RELEASE_WHISPER_SECONDS or more on a CPU, `run` lets the Whisper
     model go (10 minutes, default command: peak memory 1.73 -> 1.43 GB) and loads it again for the
-    next input, and keeps audio it decoded as 16-bit PCM where that is exact; a shorter input keeps
-    both as they were, and so does Audio the caller hands in. The transcript is the same either way."""
-    from podium import pipeline
+    next input, and keeps audio it decoded as 16-bit PCM where that is exact (or, from ON_DISK_SECONDS
+    on, in a temporary file); a shorter input keeps both as they were, and so does Audio the caller
+    hands in. The transcript is the same either way."""
+    from podium import heap, pipeline
     from podium.asr import AsrOptions
     from podium.media import load_audio
 
@@ -151,3 +152,8 @@ def test_whisper_makes_way_for_diarization_on_long_inputs(monkeypatch: pytest.Mo
     assert as_pcm.transcript is not None and as_floats.transcript is not None
     assert as_pcm.transcript.segments == as_floats.transcript.segments
     assert len({s.speaker for s in as_pcm.transcript.segments}) >= 2
+    # From ON_DISK_SECONDS on, decoded audio is read from a temporary file: the same transcript.
+    monkeypatch.setattr(pipeline, "ON_DISK_SECONDS", 30.0)
+    on_disk = engine.run(EXAMPLES / "briefing.mp4")
+    assert on_disk.audio is not None and heap.file_mapping(on_disk.audio.samples) is not None
+    assert on_disk.transcript is not None and on_disk.transcript.segments == kept

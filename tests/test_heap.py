@@ -5,10 +5,17 @@ fits, and after other tests the heap holds free chunks of every size."""
 
 from __future__ import annotations
 
+import gc
+import mmap
 import subprocess
 import sys
+import tempfile
+import time
 
+import numpy as np
 import pytest
+
+from podium import heap
 
 _CHECK = """
 import ctypes, ctypes.util
@@ -53,3 +60,32 @@ def test_large_blocks_get_pages_of_their_own_only_inside_the_block() -> None:
     size = 4 * 1024 * 1024
     assert int(grown["inside"]) >= size, run.stdout
     assert int(grown["outside"]) < size, run.stdout
+
+
+def test_file_mapping_finds_the_mmap_under_an_array_and_its_views() -> None:
+    with tempfile.TemporaryFile() as file:
+        file.write(bytes(4096))
+        file.flush()
+        mapping = mmap.mmap(file.fileno(), 4096)
+    array = np.frombuffer(mapping, dtype=np.float32)
+    assert heap.file_mapping(array) is mapping and heap.file_mapping(array[10:20:2]) is mapping
+    assert heap.file_mapping(np.zeros(4)) is None and heap.file_mapping(array.copy()) is None
+    del array
+    mapping.close()
+
+
+def test_the_page_out_thread_ends_with_the_last_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(heap, "PAGE_OUT_SECONDS", 0.02)
+    with tempfile.TemporaryFile() as file:
+        file.write(b"podium" * 1000)
+        file.flush()
+        mapping = mmap.mmap(file.fileno(), 6000)
+    heap.page_out(mapping)
+    assert heap._pager is not None and heap._pager.is_alive()
+    time.sleep(0.1)
+    assert mapping[:12] == b"podiumpodium"  # paged out and read back: nothing lost
+    pager = heap._pager
+    del mapping
+    gc.collect()
+    pager.join(timeout=5)
+    assert not pager.is_alive() and heap._pager is None

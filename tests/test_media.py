@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import REPO, SPEECH, ffmpeg
+from podium import heap, media
 from podium.errors import MediaError, PodiumWarning
 from podium.formats.rttm import read_turns
 from podium.media import (
@@ -278,6 +281,58 @@ def test_compact_holds_16_bit_audio_as_pcm_and_gives_the_same_floats_back() -> N
     back = float32_samples(compact.samples)
     assert back.dtype == np.float32 and np.array_equal(back, floats)
     assert compact.compact() is compact and float32_samples(floats) is floats
+
+
+def test_audio_on_disk_reads_the_same_samples_and_leaves_resident_memory(monkeypatch: pytest.MonkeyPatch
+                                                                         ) -> None:
+    samples = np.random.default_rng(0).uniform(-1, 1, 64 * SAMPLE_RATE).astype(np.float32)  # 4 MiB
+    audio = Audio(samples, source="x.aac")
+    on_disk = audio.on_disk()
+    assert heap.file_mapping(on_disk.samples) is not None and heap.file_mapping(samples) is None
+    assert on_disk.source == "x.aac" and on_disk.samples.dtype == np.float32
+    np.testing.assert_array_equal(on_disk.samples, samples)
+    assert on_disk.on_disk() is on_disk and on_disk.compact() is on_disk  # PCM would cost memory
+    monkeypatch.setattr(heap, "PAGE_OUT_SECONDS", 0.05)
+    deadline = time.monotonic() + 5
+    while _resident_pages(on_disk.samples) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _resident_pages(on_disk.samples) == 0
+    np.testing.assert_array_equal(on_disk.samples[-100:], samples[-100:])  # read back from the file
+
+
+def _resident_pages(samples: np.ndarray) -> int:
+    """Pages of the mapping under `samples` that this process holds (its Rss in /proc/self/smaps)."""
+    address = samples.__array_interface__["data"][0]
+    inside = False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        header = re.match(r"([0-9a-f]+)-([0-9a-f]+) ", line)
+        if header:
+            inside = int(header[1], 16) <= address < int(header[2], 16)
+        elif inside and line.startswith("Rss:"):
+            return int(line.split()[1]) // 4  # kB
+    raise AssertionError("no mapping holds the samples")
+
+
+def test_audio_stays_in_memory_where_a_file_cannot_help(monkeypatch: pytest.MonkeyPatch) -> None:
+    audio = Audio(np.ones(SAMPLE_RATE, dtype=np.float32))
+    assert Audio(np.zeros(0, dtype=np.float32)).on_disk().samples.size == 0
+    monkeypatch.setattr(media, "_memory_filesystem", lambda folder: True)  # TMPDIR on tmpfs
+    assert audio.on_disk() is audio
+    monkeypatch.undo()
+
+    def full_disk() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(media.tempfile, "TemporaryFile", full_disk)
+    assert audio.on_disk() is audio
+
+
+def test_memory_filesystems_are_told_from_disks() -> None:
+    kinds = {fields[1]: fields[2] for fields in (line.split() for line in
+                                                 Path("/proc/mounts").read_text().splitlines())}
+    assert media._memory_filesystem("/") is (kinds["/"] in ("tmpfs", "ramfs"))
+    if kinds.get("/dev/shm") == "tmpfs":
+        assert media._memory_filesystem("/dev/shm") and media._memory_filesystem("/dev/shm/x/y")
 
 
 @pytest.mark.parametrize("value", [0.5 / 32768, 1.0, 1e-6])

@@ -10,9 +10,12 @@ from __future__ import annotations
 import collections
 import io
 import math
+import mmap
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from typing import IO, Any, cast
 
 import numpy as np
 
+from podium import heap
 from podium.errors import MediaError, PodiumWarning
 from podium.options import option
 
@@ -67,7 +71,7 @@ class MediaInfo:
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing numpy arrays with == is not a bool
 class Audio:
-    samples: np.ndarray  # mono; float32 in [-1, 1] as decoded, or int16 PCM from `compact`
+    samples: np.ndarray  # mono; float32 in [-1, 1] as decoded, or int16 PCM (`compact`); maybe `on_disk`
     sample_rate: int = SAMPLE_RATE
     source: str | None = None
 
@@ -85,8 +89,9 @@ class Audio:
         else this Audio unchanged. `float32_samples` gives the floats back bit for bit.
 
         Rounding other sources to 16 bits is not done: noise near -96 dBFS alone moved the pooled
-        DER of the 21 shared recordings from 18.8% to 19.6% (benchmarks/README.md)."""
-        if self.samples.dtype != np.float32:
+        DER of the 21 shared recordings from 18.8% to 19.6% (benchmarks/README.md). Samples on disk
+        (`on_disk`) stay as they are: they cost no memory, and PCM would."""
+        if self.samples.dtype != np.float32 or heap.file_mapping(self.samples) is not None:
             return self
         pcm = np.empty(len(self.samples), dtype=np.int16)
         for first in range(0, len(self.samples), _CHECK_CHUNK):  # no file-sized float temporaries
@@ -96,6 +101,26 @@ class Audio:
                 return self
             pcm[first:first + len(block)] = block
         return Audio(pcm, self.sample_rate, self.source)
+
+    def on_disk(self) -> Audio:
+        """The same samples, read from a temporary file (unnamed: it goes when they do) mapped into
+        memory and kept out of resident memory (`podium.heap.page_out`): a long recording then
+        costs the process only what a step is reading, however long it is. This Audio unchanged
+        where that cannot help: samples on disk already or empty, a temporary folder that is memory
+        itself (tmpfs: set TMPDIR to a folder on disk), or a file that cannot be written."""
+        if self.samples.size == 0 or heap.file_mapping(self.samples) is not None \
+                or _memory_filesystem(tempfile.gettempdir()):
+            return self
+        try:
+            with tempfile.TemporaryFile() as file:
+                self.samples.tofile(file)
+                file.flush()
+                mapping = mmap.mmap(file.fileno(), self.samples.nbytes)
+        except OSError:  # a full disk, say: the samples stay in memory
+            return self
+        heap.page_out(mapping)
+        samples = np.frombuffer(mapping, dtype=self.samples.dtype, count=self.samples.size)
+        return Audio(samples, self.sample_rate, self.source)
 
 
 def float32_samples(samples: np.ndarray) -> np.ndarray:
@@ -274,6 +299,24 @@ def _decode(path: Path, stream_index: int,
         drainer.join()
         proc.stderr.close()
     return samples, list(tail), returncode
+
+
+def _memory_filesystem(folder: str) -> bool:
+    """Whether `folder` lies on a filesystem held in memory (tmpfs, ramfs), by /proc/mounts."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    real, longest, kind = os.path.realpath(folder), "", ""
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > len(longest):
+            longest, kind = point, fields[2]
+    return kind in ("tmpfs", "ramfs")
 
 
 def _drain_lines(stream: IO[bytes], tail: collections.deque[str]) -> None:

@@ -40,11 +40,17 @@ MIN_ENROLL_SECONDS = 0.5
 # 0.8 GB of its own. `Podium.run` lets the Whisper model go before diarizing an input at least this
 # long and loads it again for the next input (0.3-0.7 s): the default command on 10 minutes peaks
 # at 1.43 GB instead of 1.73 GB (benchmarks/README.md). Shorter inputs keep it: for them the reload
-# would cost more time than the memory is worth. Audio that `run` decoded itself is also kept as
-# 16-bit PCM from then on where that is exact (`Audio.compact`: 16-bit sources at 16 kHz): Whisper
-# was its only reader that needs floats, and the diarizer takes PCM, so the largest array of a long
-# recording is halved (0.35 GB saved at 3 hours) with the same result to the bit.
+# would cost more time than the memory is worth. Audio that `run` decoded itself and holds in memory
+# (no ON_DISK_SECONDS file: a tmpfs or full temporary folder) is also kept as 16-bit PCM from then
+# on where that is exact (`Audio.compact`: 16-bit sources at 16 kHz): Whisper was its only reader
+# that needs floats, and the diarizer takes PCM, so the largest array of a long recording is halved
+# (0.35 GB saved at 3 hours) with the same result to the bit.
 RELEASE_WHISPER_SECONDS = 120.0
+# From this long on, decoded audio is read from a temporary file kept out of resident memory
+# (`Audio.on_disk`): every pass of Whisper and the diarizer reads the whole recording, and the pages
+# it read would stay resident (0.69 GB of float32 at 3 hours, as a video's sound track is held).
+# Shorter audio is a few MB, for which a file buys nothing.
+ON_DISK_SECONDS = 120.0
 
 
 def too_short_note(duration: float, options: TranscribeOptions) -> str | None:
@@ -134,7 +140,9 @@ class Podium:
     # --- stages -----------------------------------------------------------------------------
 
     def decode(self, path: str | Path) -> Audio:
-        return load_audio(path, self.options.media)
+        """The input's audio; from ON_DISK_SECONDS on, read from a temporary file (`Audio.on_disk`)."""
+        audio = load_audio(path, self.options.media)
+        return audio.on_disk() if audio.duration >= ON_DISK_SECONDS else audio
 
     def transcribe(self, audio: Audio, hook: ProgressHook | None = None) -> AsrResult:
         """Words with timings (Whisper). The whole job, from a path, is `run`."""
@@ -240,7 +248,7 @@ class Podium:
         transcript is `job.transcript` and nothing is written (`run_stage("write", job)` writes it
         once `job.stem` is set). One input at a time: before diarizing a long one, the Whisper model
         is let go on a CPU (`release_transcriber`; loaded again for the next input) and audio decoded
-        here is kept as 16-bit PCM where that is exact (RELEASE_WHISPER_SECONDS)."""
+        here and held in memory is kept as 16-bit PCM where that is exact (RELEASE_WHISPER_SECONDS)."""
         job = Job(source)
         for stage in self.stages[:-1] if stages is None else stages:
             if stage == "diarize":
@@ -249,8 +257,8 @@ class Podium:
         return job
 
     def _make_room_to_diarize(self, job: Job) -> None:
-        """Free what a long diarization does not need: idle Whisper on a CPU, float samples that are
-        16-bit PCM in fact."""
+        """Free what a long diarization does not need: idle Whisper on a CPU, float samples in memory
+        that are 16-bit PCM in fact."""
         if not (self.options.diarize.diarize and job.audio is not None
                 and job.audio.duration >= RELEASE_WHISPER_SECONDS):
             return
