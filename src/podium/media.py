@@ -314,7 +314,7 @@ def _memory_filesystem(folder: str) -> bool:
             continue
         point = fields[1].replace("\\040", " ")
         inside = real == point or real.startswith(point.rstrip("/") + "/")
-        if inside and len(point) > len(longest):
+        if inside and len(point) >= len(longest):  # a later mount on the same point hides the earlier
             longest, kind = point, fields[2]
     return kind in ("tmpfs", "ramfs")
 
