@@ -35,6 +35,11 @@ DYNAMIC_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
 # from the page cache (a minor fault per 4 KiB page, no disk read while memory is free), so a pass
 # over a long recording holds about a second's worth of what it read instead of all of it.
 PAGE_OUT_SECONDS = 1.0
+# The mappings `page_out` keeps out of memory (weakly: they go when their arrays do) and the thread
+# that does it, which runs only while one of them is alive.
+_PAGER_LOCK = threading.Lock()
+_PAGED: list[weakref.ref[mmap.mmap]] = []
+_pager: threading.Thread | None = None
 
 
 def trim() -> None:
@@ -83,11 +88,6 @@ def file_mapping(array: object) -> mmap.mmap | None:
         # the buffer itself.
         array = array.obj if isinstance(array, memoryview) else getattr(array, "base", None)
     return cast(mmap.mmap | None, array)
-
-
-_PAGER_LOCK = threading.Lock()
-_PAGED: list[weakref.ref[mmap.mmap]] = []
-_pager: threading.Thread | None = None
 
 
 def _page_out_forever() -> None:
