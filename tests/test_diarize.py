@@ -14,7 +14,7 @@ import torchaudio.compliance.kaldi as kaldi
 from conftest import SHARED_DATA, SHARED_MANIFEST, every_shared_file, shared_missing, skip_without_shared
 from podium import weights
 from podium.diarize import tuned
-from podium.diarize.campplus import CAMPPlus
+from podium.diarize.campplus import CAM_SEGMENT_FRAMES, CAMLayer, CAMPPlus
 from podium.diarize.embedding import CamPlusPlus
 from podium.diarize.features import fbank, normalised_fbank
 from podium.diarize.pipeline import DiarizationResult, DiarizeOptions, Diarizer
@@ -259,6 +259,41 @@ def test_campplus_frames_of_varied_lengths_match_the_onednn_path(seconds: float)
     assert one_off.shape == blocks.shape
     assert torch.allclose(one_off, blocks, atol=1e-4)
     assert one_off.abs().max() > 0.1
+
+
+def _cam_layer_as_3d_speaker(self: CAMLayer, x: torch.Tensor) -> torch.Tensor:
+    """3D-Speaker's `CAMLayer.forward`: the segment means are broadcast to every frame first, and
+    the mask's two convolutions run on every frame."""
+    means = torch.nn.functional.avg_pool1d(x, CAM_SEGMENT_FRAMES, CAM_SEGMENT_FRAMES, ceil_mode=True)
+    segments = torch.repeat_interleave(means, CAM_SEGMENT_FRAMES, dim=-1)[..., :x.shape[-1]]
+    context = x.mean(dim=-1, keepdim=True) + segments
+    mask = torch.sigmoid(self.linear2(torch.relu(self.linear1(context))))
+    return self.linear_local(x) * mask
+
+
+@pytest.mark.parametrize("seconds", [0.7, 2.7, 11.0])
+def test_inference_campplus_matches_the_checkpoint_run_as_3d_speaker_runs_it(
+        seconds: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """podium's CAM++ (batchnorms folded, the CAM mask computed once per segment) gives the frames
+    of the checkpoint as 3D-Speaker runs it; 11 s ends on a part segment."""
+    state = torch.load(weights.locate(weights.CAMPLUS), map_location="cpu", weights_only=True)
+    checkpoint = CAMPPlus()
+    checkpoint.load_state_dict(state, strict=True)
+    checkpoint.eval()
+    podium_model = CamPlusPlus.from_state_dict(weights.locate(weights.CAMPLUS)).campplus
+    clip = torch.from_numpy(_clip("ljspeech_LJ001-0001.wav")[:round(16000 * seconds)])
+    features = normalised_fbank(torch.stack([clip, clip.flip(0)]))
+    with torch.inference_mode():
+        ours = podium_model.frames(features)
+        monkeypatch.setattr(CAMLayer, "forward", _cam_layer_as_3d_speaker)
+        theirs = checkpoint.frames(features)
+    assert ours.shape == theirs.shape
+    assert torch.allclose(ours, theirs, atol=1e-4)
+    assert theirs.abs().max() > 0.1
+
+    def batchnorms(model: torch.nn.Module) -> int:
+        return sum(isinstance(module, torch.nn.modules.batchnorm._BatchNorm) for module in model.modules())
+    assert (batchnorms(checkpoint), batchnorms(podium_model)) == (122, 57)  # 65 folded
 
 
 def test_missing_weights_name_the_package(tmp_path: Path) -> None:
