@@ -294,6 +294,7 @@ def test_inference_campplus_matches_the_checkpoint_run_as_3d_speaker_runs_it(
     def batchnorms(model: torch.nn.Module) -> int:
         return sum(isinstance(module, torch.nn.modules.batchnorm._BatchNorm) for module in model.modules())
     assert (batchnorms(checkpoint), batchnorms(podium_model)) == (122, 57)  # 65 folded
+    assert batchnorms(podium_model.fold_batchnorms()) == 57  # folding again changes nothing
 
 
 def test_missing_weights_name_the_package(tmp_path: Path) -> None:
