@@ -56,6 +56,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def temp_files_mapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Audio.on_disk` maps its temporary file wherever TMPDIR is. On a machine whose TMPDIR is a
+    tmpfs it would keep the samples in memory instead, and a test of the on-disk path would test
+    nothing; a mapping of a tmpfs file is read and paged out the same way."""
+    from podium import media
+
+    monkeypatch.setattr(media, "_memory_filesystem", lambda folder: False)
+
+
 @pytest.fixture(scope="session")
 def tmp_media(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
     """A folder of awkward inputs, made once per session:

@@ -57,6 +57,7 @@ def test_segmentation_keeps_its_own_copy_of_each_batch_output(diarizer: Diarizer
     np.testing.assert_array_equal(outputs, expected)
 
 
+@pytest.mark.usefixtures("temp_files_mapped")
 def test_16_bit_pcm_and_audio_on_disk_diarize_exactly_as_floats_in_memory(diarizer: Diarizer,
                                                                           shared_data: Path) -> None:
     """`Audio.compact` hands the diarizer int16, each step converting its own piece, to the same

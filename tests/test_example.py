@@ -116,6 +116,7 @@ def test_enrollment_names_the_enrolled_voice_only(shared_data: Path) -> None:
     assert by_turn == ["Secretary-General"]  # the answer at 00:25
 
 
+@pytest.mark.usefixtures("temp_files_mapped")
 def test_whisper_makes_way_for_diarization_on_long_inputs(monkeypatch: pytest.MonkeyPatch,
                                                           tmp_path: Path) -> None:
     """Before diarizing an input of RELEASE_WHISPER_SECONDS or more on a CPU, `run` lets the Whisper

@@ -283,6 +283,7 @@ def test_compact_holds_16_bit_audio_as_pcm_and_gives_the_same_floats_back() -> N
     assert compact.compact() is compact and float32_samples(floats) is floats
 
 
+@pytest.mark.usefixtures("temp_files_mapped")
 def test_audio_on_disk_reads_the_same_samples_and_leaves_resident_memory(monkeypatch: pytest.MonkeyPatch
                                                                          ) -> None:
     samples = np.random.default_rng(0).uniform(-1, 1, 64 * SAMPLE_RATE).astype(np.float32)  # 4 MiB
